@@ -1,0 +1,114 @@
+"""Checks on .github/workflows/nightly.yml: the nightly build, its cache, commit and failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+WORKFLOW = Path(__file__).resolve().parents[1] / ".github" / "workflows" / "nightly.yml"
+SECRET = "${{ secrets.DEEPSEEK_API_KEY }}"
+
+Step = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict[Any, Any]:
+    return yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def steps(workflow: dict[Any, Any]) -> list[Step]:
+    jobs = workflow["jobs"]
+    assert len(jobs) == 1, "one job: the steps below must share a workspace"
+    return next(iter(jobs.values()))["steps"]
+
+
+def _index(steps: list[Step], predicate: Any, what: str) -> int:
+    found = [i for i, step in enumerate(steps) if predicate(step)]
+    assert found, f"no step {what}"
+    return found[0]
+
+
+def _build(steps: list[Step]) -> int:
+    return _index(steps, lambda s: "python -m pipeline build" in s.get("run", ""), "builds")
+
+
+def _uses(step: Step, action: str) -> bool:
+    return step.get("uses", "").split("@")[0] == action
+
+
+def test_triggers(workflow: dict[Any, Any]) -> None:
+    # YAML 1.1 reads the bare key `on` as the boolean True
+    triggers = workflow.get("on", workflow.get(True))
+    assert "workflow_dispatch" in triggers
+    crons = [entry["cron"] for entry in triggers["schedule"]]
+    assert crons and all(len(cron.split()) == 5 for cron in crons)
+
+
+def test_permissions_and_concurrency(workflow: dict[Any, Any]) -> None:
+    assert workflow["permissions"]["contents"] == "write"
+    assert workflow["concurrency"]["group"]
+    assert workflow["concurrency"].get("cancel-in-progress", False) is False
+
+
+def test_setup_steps(steps: list[Step]) -> None:
+    checkout = _index(steps, lambda s: _uses(s, "actions/checkout"), "checks out")
+    python = _index(steps, lambda s: _uses(s, "actions/setup-python"), "sets up Python")
+    install = _index(steps, lambda s: "pip install -e ." in s.get("run", ""), "installs")
+    assert steps[python]["with"]["python-version"] == "3.11"
+    assert checkout < python < install < _build(steps)
+
+
+def test_cache_restored_before_and_saved_after_a_failed_build(steps: list[Step]) -> None:
+    build = _build(steps)
+    restore = _index(
+        steps,
+        lambda s: _uses(s, "actions/cache") or _uses(s, "actions/cache/restore"),
+        "restores the cache",
+    )
+    spec = steps[restore]["with"]
+    assert spec["path"].strip() == ".cache"
+    assert "github.run_id" in spec["key"], "the key must change per run so the newest is saved"
+    prefixes = [p.strip() for p in spec["restore-keys"].splitlines() if p.strip()]
+    assert prefixes and all(spec["key"].startswith(p) for p in prefixes)
+    assert restore < build
+    if _uses(steps[restore], "actions/cache/restore"):
+        save = _index(steps, lambda s: _uses(s, "actions/cache/save"), "saves the cache")
+        assert save > build and steps[save]["with"]["key"] == spec["key"]
+        assert "cancelled()" in steps[save]["if"] or "always()" in steps[save]["if"]
+
+
+def test_build_uses_the_secret_through_env(steps: list[Step]) -> None:
+    step = steps[_build(steps)]
+    assert step["env"]["DEEPSEEK_API_KEY"] == SECRET
+    assert "secrets." not in step["run"] and "DEEPSEEK_API_KEY" not in step["run"]
+    assert "set +e" in step["run"], "the build's failure must not stop the job"
+    assert "$?" in step["run"] and "code=" in step["run"] and "$GITHUB_OUTPUT" in step["run"]
+    assert step["id"] == "build"
+
+
+def test_commit_runs_after_a_partial_build(steps: list[Step]) -> None:
+    build = _build(steps)
+    commit = _index(steps, lambda s: "git commit" in s.get("run", ""), "commits")
+    run, condition = steps[commit]["run"], steps[commit].get("if", "")
+    assert commit > build
+    assert "git add output" in run and "git diff --cached --quiet" in run and "git push" in run
+    assert "always()" in condition or "cancelled()" in condition or not condition
+    if "steps.build.outputs.code" in condition:
+        assert "'1'" in condition, "exit 1 (some papers failed) must still commit"
+
+
+def test_last_step_fails_on_a_nonzero_build_code(steps: list[Step]) -> None:
+    last = steps[-1]
+    assert "steps.build.outputs.code != '0'" in last["if"]
+    assert last["run"].rstrip().endswith("exit 1")
+    assert "build log above" in last["run"]
+    assert _build(steps) < len(steps) - 1
+
+
+def test_run_scripts_take_values_through_env(steps: list[Step]) -> None:
+    for step in steps:
+        assert "${{" not in step.get("run", ""), f"{step.get('name')}: use env, not ${{{{ }}}}"
