@@ -1,0 +1,68 @@
+"""`import README.md`: adopt an existing list into config.toml and output/data/ at no token cost."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import Config, load_config
+from pipeline.errors import ConfigError
+from pipeline.importer import ImportedPaper, ReadmeFormatError, config_toml, parse_readme
+from pipeline.store import StateStore, atomic_write
+
+
+def adopt(readme: Path, config_path: Path) -> int:
+    """Write the config and one state record per paper, marked as written by a person."""
+    try:
+        parsed = parse_readme(readme.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{readme}: file not found") from None
+    except ReadmeFormatError as exc:
+        raise ConfigError(f"{readme}: {exc}") from None
+    if config_path.exists():
+        raise ConfigError(
+            f"{config_path} already exists: import writes a new config; "
+            "pass --config with a new path, or move the old one away"
+        )
+    atomic_write(config_path, config_toml(parsed))
+    config = load_config(config_path)
+    store = StateStore(config.data_dir, tmp_dir=config.cache_dir / "tmp")
+    for paper in parsed.papers:
+        store.save(_state(config, paper))
+    print(
+        f"imported {len(parsed.papers)} papers into {config_path} and {config.data_dir}; "
+        "their summaries are kept as written by a person (build --only ID --force redoes one)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _state(config: Config, paper: ImportedPaper) -> dict[str, Any]:
+    version = paper.version or 1
+    date = f"{paper.date[:4]}-{paper.date[4:6]}-{paper.date[6:8]}"
+    rel = f"{paper.details_dir}/{paper.number:02d}-{paper.slug}.{paper.arxiv_id}v{version}.md"
+    state: dict[str, Any] = {
+        "id": paper.arxiv_id,
+        "meta": {
+            "id": paper.arxiv_id,
+            "version": version,
+            "title": paper.title,
+            "authors": [],
+            "abstract": "",
+            "published": date,
+            "updated": date,
+            "pdf_url": f"https://arxiv.org/pdf/{paper.arxiv_id}v{version}",
+        },
+        "summary": {
+            "abstract": paper.abstract,
+            "bullets": [{"heading": h, "text": t} for h, t in paper.bullets],
+            "detail": [],
+        },
+        "source": "human",
+        "last_error": None,
+    }
+    if (config.output_dir / rel).is_file():
+        # The person's own detail file: recorded without a hash, so it is always kept.
+        state.update(detail_file=rel, detail_sha256=None)
+    return state

@@ -1,0 +1,209 @@
+"""arXiv metadata (the `arxiv` package, batched) and PDF downloads (httpx), with retries."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import arxiv
+import httpx
+import requests
+
+from pipeline import netretry
+from pipeline.config import ArxivConfig, PaperConfig, parse_id
+from pipeline.errors import FetchError
+from pipeline.netretry import RETRYABLE_STATUS, RetryableStatus, Spacer, retry_after_of, retrying
+from pipeline.store import atomic_write
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 100  # the most IDs asked in one API request
+USER_AGENT = "paper-reading-pipeline/0.1 (+https://github.com/)"
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What arXiv says about one version of a paper."""
+
+    id: str
+    version: int
+    title: str
+    authors: tuple[str, ...]
+    abstract: str
+    published: str  # ISO date of v1
+    updated: str  # ISO date of this version
+    pdf_url: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "authors": list(self.authors)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Meta:
+        return cls(**{**d, "authors": tuple(d["authors"])})
+
+
+class _TimeoutSession(requests.Session):
+    """requests has no default timeout and `arxiv` sets none: add one, keep the last answer."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.timeout = timeout
+        self.last_response: requests.Response | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs.setdefault("timeout", self.timeout)
+        self.last_response = super().request(*args, **kwargs)
+        return self.last_response
+
+
+class ArxivClient:
+    """Fetches metadata in batches, spacing API requests by `delay_seconds`, and downloads PDFs."""
+
+    def __init__(
+        self,
+        cfg: ArxivConfig,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.cfg = cfg
+        self.sleep = sleep or netretry.pause
+        self.spacer = Spacer(cfg.delay_seconds, clock=clock, sleep=sleep)
+        self.api_requests = 0
+        self.pdf_requests = 0
+        self._session = _TimeoutSession(cfg.timeout_seconds)
+        self._http = httpx.Client(
+            follow_redirects=True,
+            timeout=cfg.timeout_seconds,
+            headers={"User-Agent": USER_AGENT},
+        )
+
+    def close(self) -> None:
+        self._session.close()
+        self._http.close()
+
+    def _policy(self, transient: tuple[type[BaseException], ...]) -> Any:
+        """Retries as configured; the backoff starts at the API delay (0 in tests: no sleeping)."""
+        base = self.cfg.delay_seconds
+        return retrying(self.cfg.retries, transient, sleep=self.sleep, backoff_base=base)
+
+    # -- metadata -------------------------------------------------------------------------------
+
+    def metadata(self, papers: Iterable[PaperConfig]) -> tuple[dict[str, Meta], dict[str, str]]:
+        """Metadata by paper ID, and the reason for each paper that could not be had."""
+        papers = list(papers)
+        found: dict[str, Meta] = {}
+        errors: dict[str, str] = {}
+        for start in range(0, len(papers), BATCH_SIZE):
+            batch = papers[start : start + BATCH_SIZE]
+            try:
+                results = self._query([_query_id(p) for p in batch])
+            except FetchError as exc:
+                errors.update({p.id: exc.reason for p in batch})
+                continue
+            for paper in batch:
+                meta = results.get(paper.id)
+                if meta is None:
+                    errors[paper.id] = "not found on arXiv (no entry in the API answer)"
+                elif paper.version is not None and meta.version != paper.version:
+                    errors[paper.id] = (
+                        f"arXiv answered v{meta.version}, config pins v{paper.version}"
+                    )
+                else:
+                    found[paper.id] = meta
+        return found, errors
+
+    def _query(self, ids: list[str]) -> dict[str, Meta]:
+        client = arxiv.Client(page_size=len(ids), delay_seconds=0, num_retries=0)
+        client.query_url_format = self.cfg.api_url + "?{}"
+        client._session = self._session
+        search = arxiv.Search(id_list=ids, max_results=len(ids))
+        policy = self._policy(_REQUESTS_TRANSIENT)
+        label = ids[0] if len(ids) == 1 else f"{ids[0]} and {len(ids) - 1} more"
+        try:
+            results = policy(self._fetch_page, client, search)
+        except (RetryableStatus, arxiv.ArxivError, requests.RequestException) as exc:
+            raise FetchError(label, f"arXiv API request failed: {_describe(exc)}") from exc
+        return {m.id: m for m in (_meta(r) for r in results) if m is not None}
+
+    def _fetch_page(self, client: arxiv.Client, search: arxiv.Search) -> list[arxiv.Result]:
+        self.spacer.wait()
+        self.api_requests += 1
+        try:
+            return list(client.results(search))
+        except arxiv.HTTPError as exc:
+            if exc.status in RETRYABLE_STATUS:
+                last = self._session.last_response
+                headers = last.headers if last is not None else None
+                raise RetryableStatus(exc.url, exc.status, retry_after_of(headers)) from exc
+            raise
+
+    # -- PDFs -----------------------------------------------------------------------------------
+
+    def download_pdf(self, meta: Meta, dest: Path, tmp_dir: Path | None = None) -> None:
+        """Download the PDF of `meta` to `dest` atomically; FetchError naming the paper."""
+        policy = self._policy((httpx.TransportError,))
+        try:
+            data = policy(self._get_pdf, meta)
+        except RetryableStatus as exc:
+            raise FetchError(meta.id, f"PDF download failed: {exc}") from exc
+        except httpx.HTTPError as exc:
+            raise FetchError(meta.id, f"PDF download failed: {_describe(exc)}") from exc
+        problem = pdf_problem(data)
+        if problem:
+            raise FetchError(meta.id, f"{meta.pdf_url}: {problem}")
+        atomic_write(dest, data, tmp_dir)
+
+    def _get_pdf(self, meta: Meta) -> bytes:
+        self.pdf_requests += 1
+        response = self._http.get(meta.pdf_url)
+        status = response.status_code
+        if status in RETRYABLE_STATUS:
+            raise RetryableStatus(meta.pdf_url, status, retry_after_of(response.headers))
+        if status != 200:
+            raise FetchError(meta.id, f"PDF download failed: HTTP {status} for {meta.pdf_url}")
+        return response.content
+
+
+_REQUESTS_TRANSIENT = (requests.ConnectionError, requests.Timeout)
+
+
+def pdf_problem(data: bytes) -> str | None:
+    """Why these bytes are not a complete PDF, or None."""
+    if not data.startswith(b"%PDF-"):
+        head = data[:200].lstrip().lower()
+        kind = "an HTML page" if head.startswith((b"<!doctype", b"<html")) else "not a PDF"
+        return f"got {kind} instead of a PDF (withdrawn, or an error page?)"
+    if b"%%EOF" not in data[-2048:]:
+        return "the PDF is truncated (no %%EOF at its end)"
+    return None
+
+
+def _query_id(paper: PaperConfig) -> str:
+    return paper.id if paper.version is None else f"{paper.id}v{paper.version}"
+
+
+def _meta(result: arxiv.Result) -> Meta | None:
+    parsed = parse_id(result.get_short_id())
+    if parsed is None or parsed[1] is None:
+        logger.warning("Ignoring an arXiv entry with an unexpected ID: %s", result.entry_id)
+        return None
+    paper_id, version = parsed
+    return Meta(
+        id=paper_id,
+        version=version,
+        title=" ".join(result.title.split()),
+        authors=tuple(a.name for a in result.authors),
+        abstract=" ".join(result.summary.split()),
+        published=result.published.date().isoformat(),
+        updated=result.updated.date().isoformat(),
+        pdf_url=result.pdf_url or f"https://arxiv.org/pdf/{paper_id}v{version}",
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 300 else text[:300] + "…"

@@ -1,0 +1,326 @@
+"""One build: what is stale, the concurrent per-paper work, the render, and the report."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pipeline.arxiv import ArxivClient, Meta
+from pipeline.config import Config, PaperConfig
+from pipeline.errors import PaperError, PdfError, SummariseError
+from pipeline.plan import pdf_cache_path, stale_reason
+from pipeline.progress import Progress
+from pipeline.quality import unsupported_terms
+from pipeline.redact import redact
+from pipeline.render import Renderer, RenderReport
+from pipeline.store import StateStore, build_lock, remove_stale_temps, sha256_bytes, sha256_file
+from pipeline.summarise import endpoint_host, prompt_hash
+
+if TYPE_CHECKING:
+    from pipeline.pdftext import Extractor
+    from pipeline.summarise import Summariser
+
+logger = logging.getLogger(__name__)
+
+DOWNLOADS_AT_ONCE = 4
+EXTRACT_TIMEOUT_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    only: tuple[str, ...] = ()
+    force: bool = False
+    offline: bool = False
+    dry_run: bool = False
+    jobs: int | None = None
+    take_back: bool = False  # let the pipeline overwrite hand-edited detail files of --only papers
+
+
+@dataclass
+class Outcome:
+    paper_id: str
+    status: str  # done | skipped | failed | deferred
+    reason: str = ""
+
+
+@dataclass
+class BuildReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+    render: RenderReport = field(default_factory=RenderReport)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    api_requests: int = 0
+    pdf_requests: int = 0
+    plan: list[str] = field(default_factory=list)  # dry-run lines
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.count("failed") or self.count("deferred") else 0
+
+
+def now_utc() -> datetime:
+    """The build time; SOURCE_DATE_EPOCH pins it for reproducible output."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC)
+    return datetime.now(UTC)
+
+
+class Build:
+    """Drives the stages for the papers of one run; see `run`."""
+
+    def __init__(
+        self,
+        config: Config,
+        options: BuildOptions,
+        api_key: str | None,
+        progress: Progress,
+        arxiv_client: ArxivClient | None = None,
+    ) -> None:
+        self.config = config
+        self.options = options
+        self.api_key = api_key
+        self.progress = progress
+        self.store = StateStore(config.data_dir, tmp_dir=config.cache_dir / "tmp")
+        self.report = BuildReport()
+        self.prompt_sha = prompt_hash()
+        self._arxiv = arxiv_client
+        self._summariser: Summariser | None = None
+        self._extractor: Extractor | None = None
+        self._lock = threading.Lock()
+        self._llm_slots = threading.Semaphore(options.jobs or config.llm.concurrency)
+        self._download_slots = threading.Semaphore(DOWNLOADS_AT_ONCE)
+
+    # -- the run --------------------------------------------------------------------------------
+
+    def run(self) -> BuildReport:
+        with build_lock(self.config.cache_dir / "build.lock"):
+            remove_stale_temps(self.config.output_dir, self.config.cache_dir / "tmp")
+            try:
+                self._run()
+            finally:
+                self._close()
+        return self.report
+
+    def _run(self) -> None:
+        selected = self._selected()
+        states = {p.id: self.store.load(p.id) for p in self.config.papers}
+        metas = self._metadata(selected, states)
+        work = self._plan(selected, states, metas)
+        if self.options.dry_run:
+            return
+        self._work(work, states)
+        if not self.options.only:
+            self._drop_removed()
+        states = {p.id: self.store.load(p.id) for p in self.config.papers}
+        take_back = frozenset(self.options.only) if self.options.take_back else frozenset()
+        renderer = Renderer(self.config, self.store, take_back)
+        rendered = renderer.render({k: v for k, v in states.items() if v})
+        self.report.render.written += rendered.written
+        self.report.render.kept += rendered.kept
+        self.report.render.removed += rendered.removed
+
+    def _selected(self) -> list[PaperConfig]:
+        if not self.options.only:
+            return list(self.config.papers)
+        wanted = set(self.options.only)
+        return [p for p in self.config.papers if p.id in wanted]
+
+    def _metadata(
+        self, selected: list[PaperConfig], states: dict[str, dict | None]
+    ) -> dict[str, Meta]:
+        if self.options.offline:
+            return {p.id: Meta.from_dict(s["meta"]) for p in selected if (s := states[p.id])}
+        self.progress.stage(f"asking arXiv about {len(selected)} papers")
+        metas, errors = self.arxiv.metadata(selected)
+        self.report.api_requests = self.arxiv.api_requests
+        for paper_id, reason in sorted(errors.items()):
+            self._fail(paper_id, "metadata", reason, save=not self.options.dry_run)
+        for paper_id, meta in metas.items():
+            state = states[paper_id]
+            if self.options.dry_run or not state or state["meta"]["version"] != meta.version:
+                continue
+            stale_error = (state.get("last_error") or {}).get("stage") == "metadata"
+            if state["meta"] != meta.to_dict() or stale_error:
+                # arXiv corrected its metadata, or answered again after failing: keep it current
+                state["meta"] = meta.to_dict()
+                state["last_error"] = None if stale_error else state.get("last_error")
+                self.store.save(state)
+        return metas
+
+    def _plan(
+        self, selected: list[PaperConfig], states: dict[str, dict | None], metas: dict[str, Meta]
+    ) -> list[tuple[PaperConfig, Meta, str]]:
+        work = []
+        for paper in selected:
+            meta = metas.get(paper.id)
+            if meta is None:
+                if self.options.offline and not states[paper.id]:
+                    self._outcome(paper.id, "failed", "no stored state to render offline")
+                continue
+            version = None if self.options.offline else meta.version
+            reason = stale_reason(
+                self.config, paper, states[paper.id], version, self.prompt_sha, self.options.force
+            )
+            if reason and self.options.offline:
+                self._outcome(paper.id, "skipped", f"offline, not redone: {reason}")
+            elif reason:
+                work.append((paper, meta, reason))
+                self.report.plan.append(f"{paper.id}v{meta.version}: summarise ({reason})")
+            else:
+                self._outcome(paper.id, "skipped", "up to date")
+        return work
+
+    def _work(self, work: list[tuple[PaperConfig, Meta, str]], states: dict) -> None:
+        if not work:
+            return
+        self.progress.start(len(work))
+        workers = min(len(work), 2 * (self.options.jobs or self.config.llm.concurrency) + 4, 32)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="paper") as pool:
+            for paper, meta, reason in work:
+                pool.submit(self._one, paper, meta, reason, states)
+        self.report.pdf_requests = self.arxiv.pdf_requests if self._arxiv else 0
+
+    def _one(self, paper: PaperConfig, meta: Meta, reason: str, states: dict) -> None:
+        try:
+            self._summarise(paper, meta, reason, states[paper.id])
+        except PaperError as exc:
+            self._fail(paper.id, exc.stage, exc.reason)
+        except Exception as exc:  # one paper's surprise never stops the others
+            logger.debug("%s: unexpected error", paper.id, exc_info=True)
+            reason = redact(f"unexpected {type(exc).__name__}: {exc}", self.api_key)
+            self._fail(paper.id, "paper", reason)
+
+    # -- one paper ------------------------------------------------------------------------------
+
+    def _summarise(self, paper: PaperConfig, meta: Meta, reason: str, state: dict | None) -> None:
+        pdf = pdf_cache_path(self.config, paper.id, meta.version)
+        if not pdf.is_file():
+            self.progress.update(paper.id, "downloading PDF")
+            with self._download_slots:
+                self.arxiv.download_pdf(meta, pdf, self.config.cache_dir / "tmp")
+        pdf_sha = sha256_file(pdf)
+        self.progress.update(paper.id, "extracting text")
+        text = self._text(paper.id, pdf, pdf_sha)
+        from pipeline.pdftext import select_for_budget
+
+        selection = select_for_budget(text, self.config.llm.max_input_tokens)
+        if self._over_run_budget():
+            self._outcome(paper.id, "deferred", "llm.max_run_tokens reached; rerun to continue")
+            return
+        with self._llm_slots:
+            self.progress.update(paper.id, f"asking the model ({selection.tokens} tokens)")
+            answer = self.summariser.summarise(meta, selection)
+        with self._lock:
+            self.report.prompt_tokens += answer.prompt_tokens
+            self.report.completion_tokens += answer.completion_tokens
+        new_state = {
+            **(state or {}),
+            "id": paper.id,
+            "meta": meta.to_dict(),
+            "summary": answer.summary,
+            "source": "llm",
+            "model": answer.model or self.config.llm.model,
+            "requested_model": self.config.llm.model,
+            "endpoint": endpoint_host(self.config.llm.base_url),
+            "prompt_sha256": self.prompt_sha,
+            "pdf_sha256": pdf_sha,
+            "text_sha256": sha256_bytes(text.encode("utf-8")),
+            "input": {
+                "tokens": selection.tokens,
+                "sections": selection.sections,
+                "omitted": selection.omitted,
+            },
+            "usage": {
+                "prompt_tokens": answer.prompt_tokens,
+                "completion_tokens": answer.completion_tokens,
+                "attempts": answer.attempts,
+            },
+            "unsupported_terms": unsupported_terms(answer.summary, text),
+            "generated_at": now_utc().isoformat(timespec="seconds"),
+            "last_error": None,
+        }
+        self.store.save(new_state)
+        tokens = answer.prompt_tokens + answer.completion_tokens
+        self._outcome(paper.id, "done", f"{reason}; {tokens} tokens")
+
+    def _text(self, paper_id: str, pdf: Any, pdf_sha: str) -> str:
+        from pipeline.pdftext import ExtractError
+
+        try:
+            return self.extractor.text_for(pdf, pdf_sha)
+        except ExtractError as exc:
+            raise PdfError(paper_id, str(exc)) from exc
+
+    def _over_run_budget(self) -> bool:
+        cap = self.config.llm.max_run_tokens
+        with self._lock:
+            return (
+                cap is not None and self.report.prompt_tokens + self.report.completion_tokens >= cap
+            )
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+
+    def _fail(self, paper_id: str, stage: str, reason: str, save: bool = True) -> None:
+        """Record a failure: the previous summary and files stay; the next build retries it."""
+        self._outcome(paper_id, "failed", reason)
+        state = self.store.load(paper_id) if save else None
+        if state is not None:  # nothing stored yet: "no summary" already makes it stale
+            state["last_error"] = {"stage": stage, "reason": reason}
+            self.store.save(state)
+
+    def _outcome(self, paper_id: str, status: str, reason: str) -> None:
+        with self._lock:
+            self.report.outcomes.append(Outcome(paper_id, status, reason))
+        self.progress.finish(paper_id, status, reason)
+
+    def _drop_removed(self) -> None:
+        listed = {p.id for p in self.config.papers}
+        renderer = Renderer(self.config, self.store)
+        for paper_id in self.store.ids():
+            if paper_id not in listed and (state := self.store.load(paper_id)):
+                renderer.remove_paper_files(state, self.report.render)
+
+    # -- lazily built collaborators -------------------------------------------------------------
+
+    @property
+    def arxiv(self) -> ArxivClient:
+        if self._arxiv is None:
+            self._arxiv = ArxivClient(self.config.arxiv)
+        return self._arxiv
+
+    @property
+    def summariser(self) -> Summariser:
+        with self._lock:
+            if self._summariser is None:
+                from pipeline.summarise import Summariser
+
+                if not self.api_key:
+                    raise SummariseError("build", "no API key")
+                self._summariser = Summariser(self.config.llm, self.api_key)
+            return self._summariser
+
+    @property
+    def extractor(self) -> Extractor:
+        with self._lock:
+            if self._extractor is None:
+                from pipeline.pdftext import Extractor
+
+                self._extractor = Extractor(
+                    self.config.cache_dir / "text", timeout_seconds=EXTRACT_TIMEOUT_SECONDS
+                )
+            return self._extractor
+
+    def _close(self) -> None:
+        if self._extractor is not None:
+            self._extractor.close()
+        if self._arxiv is not None:
+            self._arxiv.close()

@@ -1,0 +1,139 @@
+"""Command line: parse flags, load the config, run a command, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipeline.config import Config, api_key, load_config, parse_id
+from pipeline.errors import ConfigError, LockError, PipelineError
+from pipeline.redact import RedactFilter
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+logger = logging.getLogger("pipeline")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=Path("config.toml"), help="config file")
+    verbosity = common.add_mutually_exclusive_group()
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="only errors and the summary")
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="debug logs, tracebacks")
+
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", parents=[common], help="fetch, summarise and render")
+    build.add_argument("--only", nargs="+", metavar="ID", default=[], help="only these papers")
+    build.add_argument("--force", action="store_true", help="redo summaries even if unchanged")
+    build.add_argument("--offline", action="store_true", help="no network: re-render stored state")
+    build.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    build.add_argument("--jobs", type=int, metavar="N", help="model requests at once")
+    build.add_argument(
+        "--take-back",
+        action="store_true",
+        help="with --only: overwrite those papers' hand-edited detail files",
+    )
+    sub.add_parser("status", parents=[common], help="one line per paper")
+    sub.add_parser("check", parents=[common], help="check the stored summaries")
+    imp = sub.add_parser("import", parents=[common], help="adopt an existing README list")
+    imp.add_argument("readme", type=Path, help="README.md in the reference format")
+    return parser
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("arxiv", "httpx", "httpx2", "openai", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _setup_logging(args)
+    try:
+        return _dispatch(args)
+    except LockError as exc:
+        _error(args, exc)
+        return EXIT_LOCKED
+    except ConfigError as exc:
+        _error(args, exc)
+        return EXIT_USAGE
+    except PipelineError as exc:
+        _error(args, exc)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+def _error(args: argparse.Namespace, exc: Exception) -> None:
+    if args.verbose:
+        logger.exception("error: %s", exc)
+    else:
+        print(f"error: {exc}", file=sys.stderr)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "import":
+        from pipeline.adopt import adopt
+
+        return adopt(args.readme, args.config)
+    config = load_config(args.config)
+    if args.command == "status":
+        from pipeline.status import print_status
+
+        return print_status(config)
+    if args.command == "check":
+        from pipeline.status import print_check
+
+        return print_check(config)
+    return _build(args, config)
+
+
+def _build(args: argparse.Namespace, config: Config) -> int:
+    from pipeline.build import Build, BuildOptions
+    from pipeline.progress import Progress
+    from pipeline.report import print_report
+
+    only = _only_ids(args.only, config)
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.take_back and not only:
+        raise ConfigError("--take-back needs --only ID: name the papers whose files to take back")
+    key = None if (args.offline or args.dry_run) else api_key(config)
+    if key:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(RedactFilter(key))
+    options = BuildOptions(
+        only=only,
+        force=args.force,
+        offline=args.offline,
+        dry_run=args.dry_run,
+        jobs=args.jobs,
+        take_back=args.take_back,
+    )
+    progress = Progress(quiet=args.quiet)
+    try:
+        report = Build(config, options, key, progress).run()
+    finally:
+        progress.close()
+    return print_report(report, options, config)
+
+
+def _only_ids(raw: list[str], config: Config) -> tuple[str, ...]:
+    ids = []
+    for item in raw:
+        parsed = parse_id(item)
+        if parsed is None:
+            raise ConfigError(f"--only {item!r} is not an arXiv ID (expected like 2405.04434)")
+        if config.paper(parsed[0]) is None:
+            raise ConfigError(f"--only {parsed[0]}: not listed in {config.path.name}")
+        ids.append(parsed[0])
+    return tuple(ids)

@@ -1,0 +1,255 @@
+"""Load and validate config.toml once: defaults, then the file; every error names what to fix."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError
+from pipeline.mdsafe import default_slug, slug_ok
+
+# New-style arXiv IDs: YYMM.NNNN (to 2014) or YYMM.NNNNN, optionally pinned to a version.
+ID_RE = re.compile(r"^(?P<base>\d{2}(?:0[1-9]|1[0-2])\.\d{4,5})(?:v(?P<version>[1-9]\d*))?$")
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "output": {"dir": "output", "details_dir": "papers"},
+    "arxiv": {
+        "api_url": "https://export.arxiv.org/api/query",
+        "delay_seconds": 3.0,
+        "timeout_seconds": 30.0,
+        "retries": 4,
+    },
+    "llm": {
+        "base_url": "https://api.deepseek.com",
+        "model": "deepseek-v4-flash",
+        "api_key_env": "DEEPSEEK_API_KEY",
+        "concurrency": 4,
+        "timeout_seconds": 120.0,
+        "max_input_tokens": 12000,
+        "max_run_tokens": None,
+        "price_per_million_input": None,
+        "price_per_million_output": None,
+    },
+    "cache": {"dir": ".cache"},
+}
+TOP_KEYS = {"title", "intro", "papers", *DEFAULTS}
+PAPER_KEYS = {"id", "project", "slug", "mark", "notes"}
+
+
+@dataclass(frozen=True)
+class PaperConfig:
+    id: str  # base ID, no version
+    version: int | None  # pinned version, or None to follow the latest
+    project: str
+    slug: str
+    mark: str = ""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ArxivConfig:
+    api_url: str
+    delay_seconds: float
+    timeout_seconds: float
+    retries: int
+
+
+@dataclass(frozen=True)
+class LlmConfig:
+    base_url: str
+    model: str
+    api_key_env: str
+    concurrency: int
+    timeout_seconds: float
+    max_input_tokens: int
+    max_run_tokens: int | None
+    price_per_million_input: float | None
+    price_per_million_output: float | None
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    title: str
+    intro: str
+    output_dir: Path
+    details_dir: str
+    arxiv: ArxivConfig
+    llm: LlmConfig
+    cache_dir: Path
+    papers: tuple[PaperConfig, ...] = field(default_factory=tuple)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.output_dir / "data"
+
+    def paper(self, paper_id: str) -> PaperConfig | None:
+        return next((p for p in self.papers if p.id == paper_id), None)
+
+
+def parse_id(raw: str) -> tuple[str, int | None] | None:
+    """Split "2405.04434v5" into ("2405.04434", 5); None when it is not a new-style arXiv ID."""
+    m = ID_RE.match(raw.strip())
+    if not m:
+        return None
+    version = m.group("version")
+    return m.group("base"), int(version) if version else None
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the config file; raise ConfigError naming the file, key or paper."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found (use --config PATH)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: malformed TOML: {exc}") from None
+    return _build(path.resolve(), raw)
+
+
+def _build(path: Path, raw: dict[str, Any]) -> Config:
+    _no_unknown(raw, TOP_KEYS, str(path))
+    sections = {name: _section(path, raw, name) for name in DEFAULTS}
+    root = path.parent
+    out = sections["output"]
+    details_dir = _text(path, "output.details_dir", out["details_dir"])
+    if not slug_ok(details_dir):
+        raise ConfigError(f"{path}: output.details_dir {details_dir!r} must be a plain folder name")
+    return Config(
+        path=path,
+        title=_text(path, "title", raw.get("title", "Paper Reading")),
+        intro=_text(path, "intro", raw.get("intro", "")),
+        output_dir=root / _text(path, "output.dir", out["dir"]),
+        details_dir=details_dir,
+        arxiv=_arxiv(path, sections["arxiv"]),
+        llm=_llm(path, sections["llm"]),
+        cache_dir=root / _text(path, "cache.dir", sections["cache"]["dir"]),
+        papers=_papers(path, raw.get("papers", [])),
+    )
+
+
+def _section(path: Path, raw: dict[str, Any], name: str) -> dict[str, Any]:
+    given = raw.get(name, {})
+    if not isinstance(given, dict):
+        raise ConfigError(f"{path}: [{name}] must be a table")
+    _no_unknown(given, set(DEFAULTS[name]), f"{path}: [{name}]")
+    return {**DEFAULTS[name], **given}
+
+
+def _no_unknown(given: dict[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})"
+        )
+
+
+def _text(path: Path, key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{path}: {key} must be a string, got {value!r}")
+    return value
+
+
+def _number(path: Path, key: str, value: Any, kind: type, minimum: float) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{path}: {key} must be a number, got {value!r}")
+    if kind is int and not isinstance(value, int):
+        raise ConfigError(f"{path}: {key} must be a whole number, got {value!r}")
+    if value < minimum:
+        raise ConfigError(f"{path}: {key} must be at least {minimum}, got {value!r}")
+    return kind(value)
+
+
+def _optional(path: Path, key: str, value: Any, kind: type) -> Any:
+    return None if value is None else _number(path, key, value, kind, 0)
+
+
+def _arxiv(path: Path, s: dict[str, Any]) -> ArxivConfig:
+    return ArxivConfig(
+        api_url=_text(path, "arxiv.api_url", s["api_url"]),
+        delay_seconds=_number(path, "arxiv.delay_seconds", s["delay_seconds"], float, 0),
+        timeout_seconds=_number(path, "arxiv.timeout_seconds", s["timeout_seconds"], float, 0.1),
+        retries=_number(path, "arxiv.retries", s["retries"], int, 0),
+    )
+
+
+def _llm(path: Path, s: dict[str, Any]) -> LlmConfig:
+    env = _text(path, "llm.api_key_env", s["api_key_env"])
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env):
+        raise ConfigError(f"{path}: llm.api_key_env must name an environment variable, not a key")
+    return LlmConfig(
+        base_url=_text(path, "llm.base_url", s["base_url"]),
+        model=_text(path, "llm.model", s["model"]),
+        api_key_env=env,
+        concurrency=_number(path, "llm.concurrency", s["concurrency"], int, 1),
+        timeout_seconds=_number(path, "llm.timeout_seconds", s["timeout_seconds"], float, 0.1),
+        max_input_tokens=_number(path, "llm.max_input_tokens", s["max_input_tokens"], int, 500),
+        max_run_tokens=_optional(path, "llm.max_run_tokens", s["max_run_tokens"], int),
+        price_per_million_input=_optional(
+            path, "llm.price_per_million_input", s["price_per_million_input"], float
+        ),
+        price_per_million_output=_optional(
+            path, "llm.price_per_million_output", s["price_per_million_output"], float
+        ),
+    )
+
+
+def _papers(path: Path, raw: Any) -> tuple[PaperConfig, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"{path}: papers must be an array of tables ([[papers]])")
+    papers: list[PaperConfig] = []
+    seen: dict[str, int] = {}
+    for n, entry in enumerate(raw, start=1):
+        paper = _paper(path, n, entry)
+        if paper.id in seen:
+            raise ConfigError(
+                f"{path}: paper {paper.id} is listed twice (entries {seen[paper.id]} and {n})"
+            )
+        seen[paper.id] = n
+        papers.append(paper)
+    return tuple(papers)
+
+
+def _paper(path: Path, n: int, entry: Any) -> PaperConfig:
+    where = f"{path}: [[papers]] entry {n}"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where} must be a table")
+    _no_unknown(entry, PAPER_KEYS, where)
+    raw_id = entry.get("id")
+    parsed = parse_id(raw_id) if isinstance(raw_id, str) else None
+    if parsed is None:
+        raise ConfigError(
+            f"{where}: {raw_id!r} is not an arXiv ID (expected like 2405.04434 or 2405.04434v5)"
+        )
+    paper_id, version = parsed
+    where = f"{path}: paper {paper_id}"
+    project = _text(path, f"paper {paper_id} project", entry.get("project", paper_id))
+    slug = _text(path, f"paper {paper_id} slug", entry.get("slug") or default_slug(project))
+    if not slug_ok(slug):
+        raise ConfigError(
+            f"{where}: slug {slug!r} is not a safe file name part "
+            "(letters, digits, '-', '_', '.'; no '..' or '/')"
+        )
+    notes = entry.get("notes", [])
+    if not isinstance(notes, list) or not all(isinstance(x, str) for x in notes):
+        raise ConfigError(f"{where}: notes must be a list of strings")
+    mark = _text(path, f"paper {paper_id} mark", entry.get("mark", ""))
+    return PaperConfig(paper_id, version, project, slug, mark, tuple(notes))
+
+
+def api_key(config: Config) -> str:
+    """The LLM key from the environment variable the config names; ConfigError when unset."""
+    name = config.llm.api_key_env
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ConfigError(
+            f"environment variable {name} is not set: the LLM key is read from it "
+            f"(export {name}=... or change llm.api_key_env in {config.path.name})"
+        )
+    return value

@@ -1,0 +1,47 @@
+"""The pipeline's exceptions, each carrying what a user needs to find the culprit.
+
+PipelineError
+ ├── ConfigError        bad usage, config or environment (exit 2)
+ ├── LockError          another build holds the lock (exit 3)
+ └── PaperError         one paper failed; the others go on (exit 1)
+      ├── FetchError       metadata or PDF download
+      ├── PdfError         the PDF could not be read or has no text
+      └── SummariseError   the model call or its answer
+"""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base of every error the pipeline reports to the user."""
+
+
+class ConfigError(PipelineError):
+    """The config, the command line or the environment is unusable."""
+
+
+class LockError(PipelineError):
+    """Another build is running on the same output."""
+
+
+class PaperError(PipelineError):
+    """One paper could not be processed; carries its ID and the reason."""
+
+    stage = "paper"
+
+    def __init__(self, paper_id: str, reason: str) -> None:
+        super().__init__(f"{paper_id}: {reason}")
+        self.paper_id = paper_id
+        self.reason = reason
+
+
+class FetchError(PaperError):
+    stage = "fetch"
+
+
+class PdfError(PaperError):
+    stage = "extract"
+
+
+class SummariseError(PaperError):
+    stage = "summarise"

@@ -1,0 +1,351 @@
+"""Fake arXiv and OpenAI-compatible servers on 127.0.0.1, with scriptable faults.
+
+Used by the tests and the benchmarks: the real `arxiv`, `httpx` and `openai` clients talk to
+them over real sockets.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape
+
+# -- shared server plumbing ---------------------------------------------------------------------
+
+
+@dataclass
+class Fault:
+    """A scripted answer that replaces the normal one: a status, a body, or a cut connection."""
+
+    status: int = 503
+    body: bytes = b"unavailable"
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "text/plain"
+    cut_after: int | None = None  # send this many body bytes of the normal answer, then reset
+
+
+class _Server:
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.httpd.owner = self  # type: ignore[attr-defined]
+        self.faults: dict[str, list[Fault]] = defaultdict(list)
+        self.requests: list[str] = []
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> _Server:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def add_fault(self, route: str, *faults: Fault) -> None:
+        """Queue faults for a route ("api", "pdf:ID", "llm"); each is used once, in order."""
+        with self.lock:
+            self.faults[route].extend(faults)
+
+    def next_fault(self, route: str) -> Fault | None:
+        with self.lock:
+            queue = self.faults.get(route)
+            return queue.pop(0) if queue else None
+
+    def __enter__(self) -> _Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence
+        pass
+
+    @property
+    def owner(self) -> Any:
+        return self.server.owner  # type: ignore[attr-defined]
+
+    def send(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def answer(self, route: str, make: Callable[[], tuple[int, bytes, str]]) -> None:
+        fault = self.owner.next_fault(route)
+        if fault is not None and fault.cut_after is None:
+            self.send(fault.status, fault.body, fault.content_type, fault.headers)
+            return
+        status, body, ctype = make()
+        if fault is not None:  # announce the whole body, send part of it, cut the connection
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: fault.cut_after])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        self.send(status, body, ctype)
+
+
+# -- arXiv --------------------------------------------------------------------------------------
+
+
+@dataclass
+class FakePaper:
+    id: str
+    version: int
+    title: str
+    updated: str  # ISO date of this version
+    pdf: bytes
+    abstract: str = "We present a method."
+    authors: tuple[str, ...] = ("Ada Lovelace", "Alan Turing")
+    published: str | None = None
+
+
+def _entry(p: FakePaper, base: str) -> str:
+    authors = "".join(f"<author><name>{escape(a)}</name></author>" for a in p.authors)
+    vid = f"{p.id}v{p.version}"
+    return f"""<entry>
+<id>http://arxiv.org/abs/{vid}</id>
+<title>{escape(p.title)}</title>
+<updated>{p.updated}T12:00:00Z</updated>
+<published>{p.published or p.updated}T12:00:00Z</published>
+<summary>{escape(p.abstract)}</summary>
+<link href="{base}/abs/{vid}" rel="alternate" type="text/html"/>
+<link href="{base}/pdf/{vid}" rel="related" type="application/pdf" title="pdf"/>
+<arxiv:primary_category term="cs.CL"/>
+{authors}
+</entry>"""
+
+
+def feed(entries: list[str]) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom" '
+        'xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">'
+        "<title>arXiv Query</title><id>https://arxiv.org/api/x</id>"
+        "<updated>2026-01-01T00:00:00Z</updated>"
+        f"<opensearch:totalResults>{len(entries)}</opensearch:totalResults>"
+        "<opensearch:startIndex>0</opensearch:startIndex>"
+        f"<opensearch:itemsPerPage>{len(entries)}</opensearch:itemsPerPage>"
+        + "".join(entries)
+        + "</feed>"
+    ).encode()
+
+
+class _ArxivHandler(_Handler):
+    def do_GET(self) -> None:  # noqa: N802
+        parts = urlsplit(self.path)
+        self.owner.record(self.path)
+        if parts.path.endswith("/api/query"):
+            ids = parse_qs(parts.query).get("id_list", [""])[0].split(",")
+            self.answer("api", lambda: (200, self.owner.query(ids), "application/atom+xml"))
+        elif parts.path.startswith("/pdf/"):
+            vid = parts.path.rsplit("/", 1)[-1]
+            paper = self.owner.pdf_for(vid)
+            route = f"pdf:{vid.split('v')[0]}"
+            if paper is None:
+                self.answer(route, lambda: (404, b"not found", "text/plain"))
+            else:
+                self.answer(route, lambda: (200, paper.pdf, "application/pdf"))
+        else:
+            self.send(404, b"not found", "text/plain")
+
+
+class FakeArxiv(_Server):
+    """Serves /api/query (Atom) and /pdf/IDvN for the papers it holds."""
+
+    def __init__(self, papers: list[FakePaper] | None = None) -> None:
+        super().__init__(_ArxivHandler)
+        self.papers: dict[str, list[FakePaper]] = defaultdict(list)
+        self.api_calls: list[list[str]] = []
+        self.pdf_calls: list[str] = []
+        for p in papers or []:
+            self.add(p)
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/query"
+
+    def add(self, paper: FakePaper) -> None:
+        self.papers[paper.id].append(paper)
+        self.papers[paper.id].sort(key=lambda p: p.version)
+
+    def record(self, path: str) -> None:
+        with self.lock:
+            self.requests.append(path)
+            parts = urlsplit(path)
+            if parts.path.endswith("/api/query"):
+                self.api_calls.append(parse_qs(parts.query).get("id_list", [""])[0].split(","))
+            else:
+                self.pdf_calls.append(parts.path)
+
+    def lookup(self, vid: str) -> FakePaper | None:
+        m = re.fullmatch(r"(\d{4}\.\d{4,5})(?:v(\d+))?", vid)
+        if not m or not self.papers.get(m.group(1)):
+            return None
+        versions = self.papers[m.group(1)]
+        if m.group(2) is None:
+            return versions[-1]
+        return next((p for p in versions if p.version == int(m.group(2))), None)
+
+    def pdf_for(self, vid: str) -> FakePaper | None:
+        return self.lookup(vid)
+
+    def query(self, ids: list[str]) -> bytes:
+        found = [p for p in (self.lookup(i) for i in ids) if p is not None]
+        return feed([_entry(p, self.url) for p in found])
+
+
+# -- OpenAI-compatible model ---------------------------------------------------------------------
+
+TITLE_RE = re.compile(r"^标题：(.*)$", re.MULTILINE)
+
+
+def good_answer(title: str) -> dict[str, Any]:
+    """A contract-abiding Chinese answer naming the paper's first title word (a real term)."""
+    name = title.split(":")[0].split()[0]
+    return {
+        "abstract": (
+            f"本文提出 {name}，针对大规模语言模型训练与推理成本高的问题，设计了新的模型结构与"
+            "训练流程，并在多个基准上进行了系统评估。实验表明，该方法在保持性能的同时显著降低了"
+            "计算开销，为后续研究提供了可复现的参考。"
+        ),
+        "bullets": [
+            {
+                "heading": "问题定义",
+                "text": f"{name} 关注模型训练与推理开销过高的问题，"
+                "目标是在不损失效果的前提下降低成本。",
+            },
+            {
+                "heading": "方法设计",
+                "text": "方法分为三个步骤，先整理数据，再改进模型结构，"
+                "最后调整训练流程，每一步都易于复现。",
+            },
+            {
+                "heading": "实验结果",
+                "text": "在多个标准基准上的实验表明，该方法效果稳定，"
+                "并且可以推广到更大规模的设置中。",
+            },
+        ],
+        "detail": [
+            {
+                "heading": "背景与动机",
+                "text": "大模型的训练与推理成本持续上升，论文希望找到一种更经济的方案。",
+            },
+            {"heading": "方法", "text": "论文按三个步骤展开，分别处理数据、模型结构和训练流程。"},
+            {"heading": "实验与结果", "text": "在标准基准上进行评估，结果显示方法有效且易于扩展。"},
+        ],
+    }
+
+
+Responder = Callable[[dict[str, Any]], tuple[int, Any]]
+
+
+class _LlmHandler(_Handler):
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length", "0"))
+        body = json.loads(self.rfile.read(length) or b"{}")
+        owner: FakeLLM = self.owner
+        owner.enter(body, self.headers.get("Authorization", ""))
+        try:
+            self.answer("llm", lambda: owner.respond(body))
+        finally:
+            owner.leave()
+
+
+class FakeLLM(_Server):
+    """POST /v1/chat/completions; answers with `responder(body)` (default: a good answer).
+
+    `gate`, when set, holds each request until `gate_size` requests are in flight at once (or
+    a safety timeout passes): a timing-free way to show requests overlap.
+    """
+
+    def __init__(self, responder: Responder | None = None, latency: float = 0.0) -> None:
+        super().__init__(_LlmHandler)
+        self.responder = responder or self.default
+        self.latency = latency
+        self.bodies: list[dict[str, Any]] = []
+        self.auth_headers: list[str] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.gate: threading.Barrier | None = None
+
+    @property
+    def base_url(self) -> str:
+        return self.url + "/v1"
+
+    def titles(self) -> list[str]:
+        """The paper title of each request received, in order."""
+        out = []
+        for body in self.bodies:
+            m = TITLE_RE.search(body["messages"][1]["content"])
+            out.append(m.group(1) if m else "")
+        return out
+
+    def enter(self, body: dict[str, Any], auth: str) -> None:
+        with self.lock:
+            self.bodies.append(body)
+            self.auth_headers.append(auth)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        if self.gate is not None:
+            try:
+                self.gate.wait(timeout=10)
+            except threading.BrokenBarrierError:
+                pass
+        if self.latency:
+            time.sleep(self.latency)  # benchmarks only; tests leave latency at 0
+
+    def leave(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
+    @staticmethod
+    def default(body: dict[str, Any]) -> tuple[int, Any]:
+        m = TITLE_RE.search(body["messages"][1]["content"])
+        return 200, good_answer(m.group(1) if m else "Paper")
+
+    def respond(self, body: dict[str, Any]) -> tuple[int, bytes, str]:
+        status, payload = self.responder(body)
+        if status != 200:
+            return status, json.dumps(payload).encode(), "application/json"
+        content = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+        completion = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": 1700000000,
+            "model": body.get("model", "fake"),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 1000, "completion_tokens": 300, "total_tokens": 1300},
+        }
+        return 200, json.dumps(completion, ensure_ascii=False).encode(), "application/json"
