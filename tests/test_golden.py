@@ -1,0 +1,53 @@
+"""Golden output: a small build compared byte for byte with committed expected files.
+
+After an intended change to the output, regenerate them with:
+
+    UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from tests.conftest import Project
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+PORT_RE = re.compile(r"127\\?\.0\.0\.1:\d+")
+
+
+def rendered_files(output: Path) -> dict[str, str]:
+    """README and detail files, with the fake servers' ports replaced (they change per run)."""
+    files = {}
+    for path in sorted(output.rglob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        files[str(path.relative_to(output))] = PORT_RE.sub("127.0.0.1:PORT", text)
+    return files
+
+
+def test_build_matches_golden_files(project: Project) -> None:
+    assert project.run("build") == 0
+    actual = rendered_files(project.output)
+    if os.environ.get("UPDATE_GOLDEN"):
+        shutil.rmtree(GOLDEN, ignore_errors=True)
+        for rel, text in actual.items():
+            (GOLDEN / rel).parent.mkdir(parents=True, exist_ok=True)
+            (GOLDEN / rel).write_text(text, encoding="utf-8")
+    expected = {
+        str(p.relative_to(GOLDEN)): p.read_text(encoding="utf-8")
+        for p in sorted(GOLDEN.rglob("*.md"))
+    }
+    assert sorted(actual) == sorted(expected), "set of output files differs from tests/golden"
+    for rel, text in expected.items():
+        assert actual[rel] == text, f"{rel} differs from tests/golden/{rel}"
+
+
+def test_rendering_twice_is_byte_identical(project: Project) -> None:
+    assert project.run("build") == 0
+    first = project.snapshot()
+    shutil.rmtree(project.output / "deepseek-paper")
+    (project.output / "README.md").unlink()
+    assert project.run("build", "--offline") == 0
+    assert project.snapshot() == first
