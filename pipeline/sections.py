@@ -135,7 +135,7 @@ def parse_heading(line: str) -> Heading | None:
 
 def _looks_like_name(title: str) -> bool:
     """'H. Zhang', 'T. Wang' in author lists: one short capitalised word."""
-    return re.fullmatch(r"[A-Z][a-z]{0,6}", title) is not None
+    return re.fullmatch(r"[A-Z][a-z]{0,4}", title) is not None
 
 
 def plausible_next(prev: tuple[int, ...] | None, cur: tuple[int, ...]) -> bool:
@@ -281,14 +281,16 @@ def _grow(unit: _Unit, left: int, limit: int) -> int:
 
 
 def _fill(units: list[_Unit], budget: int) -> None:
-    """Greedy in priority order: first the opening paragraph of each front-matter, abstract,
-    introduction and conclusion section (so a small budget still shows all four), then for every
+    """Greedy in priority order: first the opening paragraph of the front matter, the abstract,
+    the introduction and the conclusion (so a small budget still shows all four), then for every
     section as many further paragraphs as still fit; a lower tier gets nothing once a section of
     a higher one had to be cut (no appendix while the body is incomplete)."""
     left = budget
     ordered = sorted(units, key=lambda u: (u.tier, u.order))
-    for unit in ordered:
-        if unit.tier <= 2:
+    leads = [u for u in ordered if u.tier == 0 and u.paragraphs]
+    leads += [next((u for u in ordered if u.tier == t and u.paragraphs), None) for t in (1, 2)]
+    for unit in leads:
+        if unit is not None:
             left -= _grow(unit, left, 1)
     incomplete: int | None = None  # the first tier that did not fit whole
     for unit in ordered:
