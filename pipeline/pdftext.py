@@ -347,7 +347,10 @@ _SAFE_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,127}")
 
 def extract_clean(pdf_path: Path) -> str:
     """What a child process runs by default: extraction then clean-up."""
-    return clean_text(extract_text(pdf_path))
+    text = clean_text(extract_text(pdf_path))
+    if sum(not ch.isspace() for ch in text) < MIN_TEXT_CHARS:
+        raise ExtractError(f"{pdf_path}: no extractable text (only page furniture and figures)")
+    return text
 
 
 def _child(target: Callable[[Path], str], path: str, conn: Connection) -> None:

@@ -19,7 +19,7 @@ acknowledgments; a section that does not fit whole is cut at a paragraph boundar
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipeline.tokens import estimate_tokens
 
@@ -185,6 +185,13 @@ class _Unit:
     tier: int
     order: int
     keep: int = 0  # how many paragraphs are selected
+    costs: list[int] = field(default_factory=list)  # tokens of each paragraph + separator
+
+    def __post_init__(self) -> None:
+        sep = estimate_tokens("\n\n")
+        self.costs = [estimate_tokens(p) + sep for p in self.paragraphs]
+        self.heading_cost = estimate_tokens(self.heading) + sep if self.heading else 0
+        self.marker_cost = estimate_tokens(f"[… 略去 {self.label} 的其余部分 …]") + sep
 
     @property
     def label(self) -> str:
@@ -266,14 +273,12 @@ def _render(units: list[_Unit]) -> str:
 
 def _grow(unit: _Unit, left: int, limit: int) -> int:
     """Select up to `limit` more leading paragraphs of `unit` within `left` tokens; the cost."""
-    sep = estimate_tokens("\n\n")
-    cost = estimate_tokens(unit.heading) + sep if unit.heading and not unit.keep else 0
-    marker = estimate_tokens(f"[… 略去 {unit.label} 的其余部分 …]") + sep
+    cost = 0 if unit.keep else unit.heading_cost
     spent = 0
-    for paragraph in unit.paragraphs[unit.keep : unit.keep + limit]:
-        cost += estimate_tokens(paragraph) + sep
+    for paragraph_cost in unit.costs[unit.keep : unit.keep + limit]:
+        cost += paragraph_cost
         whole = unit.keep + 1 == len(unit.paragraphs)
-        if cost + (0 if whole else marker) > left:
+        if cost + (0 if whole else unit.marker_cost) > left:
             break
         unit.keep += 1
         spent = cost
