@@ -3,10 +3,10 @@
 `extract_text` reads a PDF in-process and returns the raw page texts joined by form feeds.
 `clean_text` turns that into paragraphs (one per line, blank line between) with the page furniture,
 the references and the figure residue removed; see its docstring for the rules. `Extractor` runs
-extraction and clean-up in a child process per document ("spawn" context) so that a pathological PDF
-is killed after `timeout_seconds`, and caches the cleaned text by PDF hash. Section detection and
-the prompt budget live in `pipeline.sections`, the token estimate in `pipeline.tokens`; both are
-re-exported here.
+extraction and clean-up in worker processes ("spawn" context, reused across documents) so that a
+pathological PDF is killed after `timeout_seconds`, and caches the cleaned text by PDF hash.
+Section detection and the prompt budget live in `pipeline.sections`, the token estimate in
+`pipeline.tokens`; both are re-exported here.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ __all__ = [
     "Selection",
     "clean_text",
     "estimate_tokens",
+    "extract_clean",
     "extract_text",
     "select_for_budget",
 ]
@@ -353,17 +354,31 @@ def extract_clean(pdf_path: Path) -> str:
     return text
 
 
-def _child(target: Callable[[Path], str], path: str, conn: Connection) -> None:
-    """Child process body: run `target` and send ("ok", text) or ("error", message)."""
+def _serve(conn: Connection) -> None:
+    """Worker process body: for each (target, path) received, send back ("ok", text) or
+    ("error", message); stop when the pipe closes."""
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings would go to stderr
-    try:
-        result = ("ok", target(Path(path)))
-    except ExtractError as exc:
-        result = ("error", str(exc))
-    except BaseException as exc:  # reported to the parent, never raised here
-        result = ("error", f"{path}: {type(exc).__name__}: {exc}")
-    conn.send(result)
-    conn.close()
+    while True:
+        try:
+            target, path = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            result = ("ok", target(Path(path)))
+        except ExtractError as exc:
+            result = ("error", str(exc))
+        except BaseException as exc:  # reported to the parent, never raised here
+            result = ("error", f"{path}: {type(exc).__name__}: {exc}")
+        conn.send(result)
+
+
+class _Worker:
+    """One worker process and the parent's end of its pipe."""
+
+    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+        self.documents = 0
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -379,12 +394,17 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 class Extractor:
-    """Extracts and cleans PDFs in child processes, at most `workers` at a time, each limited to
-    `timeout_seconds`, and caches the cleaned text at ``cache_dir / f"{sha256}.txt"``.
+    """Extracts and cleans PDFs in worker processes, at most `workers` at a time, each document
+    limited to `timeout_seconds`, and caches the cleaned text at ``cache_dir / f"{sha256}.txt"``.
 
-    Thread-safe. `_target` (a picklable module-level function ``Path -> str``) replaces the work
-    done in the child; it exists for tests.
+    A worker process serves one document after another (starting a Python process and importing
+    pypdf costs more than extracting a short paper); it is killed when a document runs over the
+    time limit, and replaced after `DOCUMENTS_PER_WORKER` documents so that its memory stays
+    bounded. Thread-safe. `_target` (a picklable module-level function ``Path -> str``) replaces
+    the work done in the worker; it exists for tests.
     """
+
+    DOCUMENTS_PER_WORKER = 50
 
     def __init__(
         self,
@@ -401,7 +421,8 @@ class Extractor:
         self._slots = threading.BoundedSemaphore(self.workers)
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
-        self._children: set[multiprocessing.process.BaseProcess] = set()
+        self._children: set[multiprocessing.process.BaseProcess] = set()  # live workers
+        self._idle: list[_Worker] = []
         self._closed = False
 
     def __enter__(self) -> Extractor:
@@ -443,51 +464,76 @@ class Extractor:
 
     def _run(self, path: Path) -> str:
         with self._slots:
-            context = multiprocessing.get_context("spawn")
-            receiver, sender = context.Pipe(duplex=False)
-            child = context.Process(
-                target=_child, args=(self._target, str(path), sender), daemon=True
-            )
-            with self._guard:
-                if self._closed:
-                    raise ExtractError(f"{path}: extractor is closed")
-                child.start()
-                self._children.add(child)
-            sender.close()
+            worker = self._take(path)
             try:
-                return self._receive(child, receiver, path)
-            finally:
-                receiver.close()
-                self._reap(child)
+                worker.conn.send((self._target, str(path)))
+                status, payload = self._receive(worker, path)
+            except BaseException:  # timed out, died, or interrupted: this worker is done for
+                self._reap(worker)
+                raise
+            worker.documents += 1
+            self._give_back(worker)
+            if status != "ok":
+                raise ExtractError(payload)
+            return payload
 
-    def _receive(self, child: multiprocessing.process.BaseProcess, conn: Connection, path: Path):
-        if not conn.poll(self.timeout_seconds):
+    def _take(self, path: Path) -> _Worker:
+        """An idle worker, or a new one."""
+        with self._guard:
+            if self._closed:
+                raise ExtractError(f"{path}: extractor is closed")
+            if self._idle:
+                return self._idle.pop()
+            context = multiprocessing.get_context("spawn")
+            conn, child_conn = context.Pipe(duplex=True)
+            child = context.Process(target=_serve, args=(child_conn,), daemon=True)
+            child.start()
+            self._children.add(child)
+        child_conn.close()
+        return _Worker(child, conn)
+
+    def _give_back(self, worker: _Worker) -> None:
+        with self._guard:
+            if not self._closed and worker.documents < self.DOCUMENTS_PER_WORKER:
+                self._idle.append(worker)
+                return
+        self._reap(worker)
+
+    def _receive(self, worker: _Worker, path: Path) -> tuple[str, str]:
+        if not worker.conn.poll(self.timeout_seconds):
             raise ExtractError(f"{path}: timed out after {self.timeout_seconds:g} s")
         try:
-            status, payload = conn.recv()
+            return worker.conn.recv()
         except (EOFError, OSError) as exc:
-            child.join(5)
+            worker.process.join(5)
             raise ExtractError(
-                f"{path}: extraction process died (exit code {child.exitcode})"
+                f"{path}: extraction process died (exit code {worker.process.exitcode})"
             ) from exc
-        if status != "ok":
-            raise ExtractError(payload)
-        return payload
 
-    def _reap(self, child: multiprocessing.process.BaseProcess) -> None:
-        if child.is_alive():
-            child.kill()
-        child.join()
+    def _reap(self, worker: _Worker) -> None:
+        """Stop a worker (killed if it is still running) and release its resources."""
+        worker.conn.close()
+        child = worker.process
+        try:
+            if child.is_alive():
+                child.kill()
+            child.join()
+            child.close()
+        except ValueError:  # closed already by close() from another thread
+            pass
         with self._guard:
             self._children.discard(child)
-        child.close()
 
     def close(self) -> None:
-        """Kill running extractions (their callers get ExtractError); later calls fail."""
+        """Stop the workers; running extractions are killed (their callers get ExtractError)
+        and later calls fail."""
         with self._guard:
             self._closed = True
-            children = list(self._children)
-        for child in children:
+            idle, self._idle = self._idle, []
+            busy = [c for c in self._children if all(c is not w.process for w in idle)]
+        for worker in idle:
+            self._reap(worker)
+        for child in busy:
             try:
                 if child.is_alive():
                     child.kill()

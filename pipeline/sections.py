@@ -115,7 +115,7 @@ def parse_heading(line: str) -> Heading | None:
     low = line.lower().rstrip(":")
     if low in _MARKERS:
         return Heading(line, "marker")
-    if low in _UNNUMBERED or line.isupper() and low in _UNNUMBERED:
+    if low in _UNNUMBERED:
         return Heading(line, "named", title=line)
     if m := _NUMBERED.fullmatch(line):
         key = _key(m.group(1))
