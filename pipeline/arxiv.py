@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from pipeline.store import atomic_write
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100  # the most IDs asked in one API request
+ATOM_FEED = "{http://www.w3.org/2005/Atom}feed"
 USER_AGENT = "paper-reading-pipeline/0.1 (+https://github.com/)"
 
 
@@ -47,16 +49,18 @@ class Meta:
 
 
 class _TimeoutSession(requests.Session):
-    """requests has no default timeout and `arxiv` sets none: add one, keep the last answer."""
+    """requests has no default timeout and `arxiv` sets none: add one, keep the answers."""
 
     def __init__(self, timeout: float) -> None:
         super().__init__()
         self.timeout = timeout
         self.last_response: requests.Response | None = None
+        self.responses: list[requests.Response] = []  # since the caller last cleared it
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.setdefault("timeout", self.timeout)
         self.last_response = super().request(*args, **kwargs)
+        self.responses.append(self.last_response)
         return self.last_response
 
 
@@ -121,25 +125,35 @@ class ArxivClient:
         client.query_url_format = self.cfg.api_url + "?{}"
         client._session = self._session
         search = arxiv.Search(id_list=ids, max_results=len(ids))
-        policy = self._policy(_REQUESTS_TRANSIENT)
+        policy = self._policy((*_REQUESTS_TRANSIENT, NotAFeed))
         label = ids[0] if len(ids) == 1 else f"{ids[0]} and {len(ids) - 1} more"
         try:
             results = policy(self._fetch_page, client, search)
-        except (RetryableStatus, arxiv.ArxivError, requests.RequestException) as exc:
+        except requests.Timeout as exc:
+            raise FetchError(label, f"arXiv API request {self._timed_out()}") from exc
+        except (RetryableStatus, NotAFeed, arxiv.ArxivError, requests.RequestException) as exc:
             raise FetchError(label, f"arXiv API request failed: {_describe(exc)}") from exc
         return {m.id: m for m in (_meta(r) for r in results) if m is not None}
 
     def _fetch_page(self, client: arxiv.Client, search: arxiv.Search) -> list[arxiv.Result]:
         self.spacer.wait()
         self.api_requests += 1
+        self._session.responses.clear()
         try:
-            return list(client.results(search))
+            results = list(client.results(search))
         except arxiv.HTTPError as exc:
             if exc.status in RETRYABLE_STATUS:
                 last = self._session.last_response
                 headers = last.headers if last is not None else None
                 raise RetryableStatus(exc.url, exc.status, retry_after_of(headers)) from exc
             raise
+        # `arxiv` takes any 200 for a feed (and may ask for more pages after a short one): an
+        # HTML page or a cut answer would look like "not found on arXiv". Retry it instead.
+        for response in self._session.responses:
+            problem = feed_problem(response.content)
+            if problem:
+                raise NotAFeed(problem)
+        return results
 
     # -- PDFs -----------------------------------------------------------------------------------
 
@@ -150,12 +164,21 @@ class ArxivClient:
             data = policy(self._get_pdf, meta)
         except RetryableStatus as exc:
             raise FetchError(meta.id, f"PDF download failed: {exc}") from exc
+        except httpx.TimeoutException as exc:
+            raise FetchError(meta.id, f"PDF download {self._timed_out()}") from exc
         except httpx.HTTPError as exc:
             raise FetchError(meta.id, f"PDF download failed: {_describe(exc)}") from exc
         problem = pdf_problem(data)
         if problem:
             raise FetchError(meta.id, f"{meta.pdf_url}: {problem}")
         atomic_write(dest, data, tmp_dir)
+
+    def _timed_out(self) -> str:
+        tries = self.cfg.retries + 1
+        return (
+            f"timed out: no answer within {self.cfg.timeout_seconds:g} s "
+            f"(arxiv.timeout_seconds), {tries} {'try' if tries == 1 else 'tries'}"
+        )
 
     def _get_pdf(self, meta: Meta) -> bytes:
         self.pdf_requests += 1
@@ -168,7 +191,32 @@ class ArxivClient:
         return response.content
 
 
-_REQUESTS_TRANSIENT = (requests.ConnectionError, requests.Timeout)
+# ChunkedEncodingError: the connection broke mid-answer (IncompleteRead), as transient as a reset
+_REQUESTS_TRANSIENT = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
+class NotAFeed(Exception):
+    """A 200 answer of the arXiv API that is not a whole Atom feed (retried like a 503)."""
+
+
+def feed_problem(content: bytes) -> str | None:
+    """Why this API answer is not a whole Atom feed, or None."""
+    if content[:200].lstrip().lower().startswith((b"<!doctype html", b"<html")):
+        return "the answer is an HTML page, not an Atom feed"
+    try:
+        root = ET.fromstring(content)
+    except ET.ParseError as exc:
+        if content.lstrip().startswith(b"<"):
+            return f"the answer is not a whole Atom feed (cut short? {exc})"
+        snippet = " ".join(content[:80].decode("utf-8", "replace").split())
+        return f"the answer is not an Atom feed: {snippet!r}"
+    if root.tag != ATOM_FEED:
+        return f"the answer is not an Atom feed (it is <{root.tag}>)"
+    return None
 
 
 def pdf_problem(data: bytes) -> str | None:

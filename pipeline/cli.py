@@ -52,6 +52,8 @@ def _setup_logging(args: argparse.Namespace) -> None:
     root.setLevel(level)
     for noisy in ("arxiv", "httpx", "httpx2", "openai", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    # the openai client's own retries ("Retrying request in ... seconds"): every sleep is logged
+    logging.getLogger("openai._base_client").setLevel(level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,13 +73,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one line (traceback with -v), through the redacting log
+        hint = "" if args.verbose else " (run with -v for the traceback)"
+        _error(args, exc, f"unexpected {type(exc).__name__}: {exc}{hint}")
+        return EXIT_FAILED
 
 
-def _error(args: argparse.Namespace, exc: Exception) -> None:
+def _error(args: argparse.Namespace, exc: Exception, message: str | None = None) -> None:
+    """One line on stderr; logged, so the RedactFilter keeps the API key out of it."""
     if args.verbose:
-        logger.exception("error: %s", exc)
+        logger.exception("error: %s", message or exc)
     else:
-        print(f"error: {exc}", file=sys.stderr)
+        logger.error("error: %s", message or exc)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
