@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import Config, load_config
+from pipeline.config import Config, config_from_text, load_config
 from pipeline.errors import ConfigError
 from pipeline.importer import ImportedPaper, ReadmeFormatError, config_toml, parse_readme
 from pipeline.store import StateStore, atomic_write
@@ -25,7 +25,12 @@ def adopt(readme: Path, config_path: Path) -> int:
             f"{config_path} already exists: import writes a new config; "
             "pass --config with a new path, or move the old one away"
         )
-    atomic_write(config_path, config_toml(parsed))
+    text = config_toml(parsed)
+    try:  # refuse an unusable config (e.g. a details link leaving the folder) before writing
+        config_from_text(config_path, text)
+    except ConfigError as exc:
+        raise ConfigError(f"{readme}: cannot import: {exc}") from None
+    atomic_write(config_path, text)
     config = load_config(config_path)
     store = StateStore(config.data_dir, tmp_dir=config.cache_dir / "tmp")
     for paper in parsed.papers:

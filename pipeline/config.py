@@ -113,6 +113,15 @@ def load_config(path: Path) -> Config:
     return _build(path.resolve(), raw)
 
 
+def config_from_text(path: Path, text: str) -> Config:
+    """Validate config text before it is written to `path` (as `load_config` would read it)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: malformed TOML: {exc}") from None
+    return _build(path.resolve(), raw)
+
+
 def _build(path: Path, raw: dict[str, Any]) -> Config:
     _no_unknown(raw, TOP_KEYS, str(path))
     sections = {name: _section(path, raw, name) for name in DEFAULTS}
