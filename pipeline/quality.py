@@ -145,20 +145,27 @@ def _list_problems(answer: dict, key: str, low: int, high: int) -> list[str]:
     return problems
 
 
-def form_problems(answer: object) -> list[str]:
-    """Shape, types, lengths and leftovers; everything of the contract except the language."""
+def form_problems(answer: object, *, detail_optional: bool = False) -> list[str]:
+    """Shape, types, lengths and leftovers; everything of the contract except the language.
+
+    ``detail_optional``: a missing or empty "detail" is fine (a person's imported summary has
+    only the abstract and the three bullets).
+    """
     if not isinstance(answer, dict):
         return [
             'the answer must be a JSON object with "abstract", "bullets" and "detail", '
             f"got {_type_name(answer)}"
         ]
-    missing = [key for key in ("abstract", "bullets", "detail") if key not in answer]
+    keys = ("abstract", "bullets", "detail")
+    if detail_optional and not answer.get("detail"):
+        keys = keys[:2]
+    missing = [key for key in keys if key not in answer]
     problems = [f'missing key "{key}"' for key in missing]
     if "abstract" not in missing:
         problems += _string_problems("abstract", answer["abstract"], "abstract")
     if "bullets" not in missing:
         problems += _list_problems(answer, "bullets", BULLET_COUNT, BULLET_COUNT)
-    if "detail" not in missing:
+    if "detail" in keys and "detail" not in missing:
         problems += _list_problems(answer, "detail", *DETAIL_COUNT)
     return problems
 
@@ -172,13 +179,15 @@ def _language_failures(answer: object) -> Iterator[tuple[str, float]]:
 
 
 def answer_problems(answer: object) -> list[str]:
-    """Everything wrong with a parsed model answer, one short line each; [] means valid."""
-    problems = form_problems(answer)
-    problems += [
+    """Everything wrong with a parsed model answer, one short line each; [] means valid.
+
+    Language problems come first: for an answer in English they are the ones that matter.
+    """
+    problems = [
         f"{label} is not in Chinese (CJK share {share:.2f}, need >= {MIN_CJK_SHARE:.2f})"
         for label, share in _language_failures(answer)
     ]
-    return problems
+    return problems + form_problems(answer)
 
 
 def normalise_answer(answer: dict) -> dict:
@@ -266,14 +275,21 @@ def _grounding_problems(summary: object, paper_text: str) -> list[Problem]:
 
 
 def check_summary(
-    summary: dict, paper_text: str | None, arxiv_abstract: str | None
+    summary: dict,
+    paper_text: str | None,
+    arxiv_abstract: str | None,
+    *,
+    detail_optional: bool = False,
 ) -> list[Problem]:
     """Form, language, grounding and copied-text problems of a stored summary.
 
     Grounding is skipped when ``paper_text`` is None or blank (nothing to ground against),
-    the copied check when ``arxiv_abstract`` is None or blank.
+    the copied check when ``arxiv_abstract`` is None or blank. ``detail_optional`` as in
+    ``form_problems`` (for summaries written by a person).
     """
-    problems = [Problem("form", line) for line in form_problems(summary)]
+    problems = [
+        Problem("form", line) for line in form_problems(summary, detail_optional=detail_optional)
+    ]
     problems += [
         Problem("language", f"{label} (CJK share {share:.2f})")
         for label, share in _language_failures(summary)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import TextIO
 
 from pipeline.build import BuildOptions, BuildReport
 from pipeline.config import Config
+
+# The ID in a detail file name "{NN}-{slug}.{ID}v{N}.md".
+_DETAIL_ID = re.compile(r"\.(\d{4}\.\d{4,5})v\d+\.md$")
 
 
 def cost(report: BuildReport, config: Config) -> float | None:
@@ -31,15 +35,23 @@ def print_report(
     money = f" (cost {spent:.4f})" if spent is not None else ""
     requests = f"arXiv API requests {report.api_requests}, PDF downloads {report.pdf_requests}"
     print(f"build: {counts}; {tokens}{money}; {requests}", file=out)
-    for o in report.outcomes:
+    for o in sorted(report.outcomes, key=lambda o: (o.status != "failed", o.paper_id)):
         if o.status in ("failed", "deferred"):
             print(f"  {o.status}: {o.paper_id}: {o.reason}", file=out)
     for rel in report.render.kept:
+        paper_id = m.group(1) if (m := _DETAIL_ID.search(rel)) else "ID"
         print(
-            f"  kept hand-edited {rel}: delete it, or run `build --only ID --force --take-back`, "
-            "to let the pipeline write it again",
+            f"  kept hand-edited {rel}: delete it, or run "
+            f"`build --only {paper_id} --force --take-back`, to let the pipeline write it again",
             file=out,
         )
-    if report.count("failed"):
-        print("  rerun `python -m pipeline build` to retry exactly the failed papers", file=out)
+    for paper_id, rel in report.render.orphaned:
+        print(
+            f"  kept hand-edited {rel} of {paper_id}, which is no longer in {config.path.name}: "
+            "delete it by hand if you do not want it",
+            file=out,
+        )
+    redo = " and ".join(s for s in ("failed", "deferred") if report.count(s))
+    if redo:
+        print(f"  rerun `python -m pipeline build` to retry exactly the {redo} papers", file=out)
     return report.exit_code

@@ -1,0 +1,158 @@
+"""Token usage and the run budget through the real CLI: per-paper usage, run totals and cost in
+the closing summary, and llm.max_run_tokens deferring papers to the next build.
+
+The fake model answers every request with usage 1000 prompt + 300 completion tokens.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import PAPERS, Project, config_text
+from tests.fakes import TITLE_RE, good_answer
+
+TITLES = {paper_id: title for paper_id, _, title, _, _, _ in PAPERS}
+
+
+def configure(project: Project, extra_llm: str) -> None:
+    project.write_config(
+        config_text(project.arxiv.api_url, project.llm.base_url, extra_llm=extra_llm)
+    )
+
+
+def summary_lines(err: str) -> list[str]:
+    """The closing summary: its `build:` line and the indented lines after it."""
+    lines = err.splitlines()
+    start = max(i for i, line in enumerate(lines) if line.startswith("build: "))
+    return lines[start:]
+
+
+def usage(project: Project, paper_id: str) -> dict[str, Any]:
+    path = project.output / "data" / f"{paper_id}.json"
+    return json.loads(path.read_text(encoding="utf-8"))["usage"]
+
+
+def test_usage_per_paper_and_run_totals_with_cost(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure(project, "price_per_million_input = 0.27\nprice_per_million_output = 1.10")
+    assert project.run("build") == 0
+    assert summary_lines(capsys.readouterr().err) == [
+        "build: 3 done, 0 skipped, 0 failed, 0 deferred; 3000 prompt + 900 completion tokens "
+        "(cost 0.0018); arXiv API requests 1, PDF downloads 3"
+    ]
+    for paper_id in TITLES:
+        assert usage(project, paper_id) == {
+            "prompt_tokens": 1000,
+            "completion_tokens": 300,
+            "attempts": 1,
+        }
+    assert project.run("build") == 0
+    assert summary_lines(capsys.readouterr().err) == [
+        "build: 0 done, 3 skipped, 0 failed, 0 deferred; 0 prompt + 0 completion tokens "
+        "(cost 0.0000); arXiv API requests 1, PDF downloads 0"
+    ]
+
+
+def test_no_prices_no_cost(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    assert project.run("build", "--only", "2401.02954") == 0
+    assert summary_lines(capsys.readouterr().err) == [
+        "build: 1 done, 0 skipped, 0 failed, 0 deferred; 1000 prompt + 300 completion tokens; "
+        "arXiv API requests 1, PDF downloads 1"
+    ]
+
+
+def test_tokens_of_a_failed_paper_count_in_the_run(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def respond(body: dict[str, Any]) -> tuple[int, Any]:
+        m = TITLE_RE.search(body["messages"][1]["content"])
+        answer = good_answer(m.group(1) if m else "Paper")
+        if m and m.group(1) == TITLES["2405.04434"]:
+            answer = copy.deepcopy(answer)
+            answer["bullets"] = answer["bullets"][:2]  # broken twice: the paper fails
+        return 200, answer
+
+    project.llm.responder = respond
+    configure(project, "price_per_million_input = 1\nprice_per_million_output = 2")
+    assert project.run("build") == 1
+    assert summary_lines(capsys.readouterr().err) == [
+        "build: 2 done, 0 skipped, 1 failed, 0 deferred; 4000 prompt + 1200 completion tokens "
+        "(cost 0.0064); arXiv API requests 1, PDF downloads 3",
+        "  failed: 2405.04434: model answer unusable after one repair: "
+        "bullets must have exactly 3 items, got 2",
+        "  rerun `python -m pipeline build` to retry exactly the failed papers",
+    ]
+
+
+def test_max_run_tokens_defers_the_rest_to_the_next_build(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure(project, "max_run_tokens = 1300")
+    assert project.run("build", "--jobs", "1") == 1
+    assert len(project.llm.bodies) == 1
+    done_title = project.llm.titles()[0]
+    deferred = sorted(i for i, title in TITLES.items() if title != done_title)
+    assert summary_lines(capsys.readouterr().err) == [
+        "build: 1 done, 0 skipped, 0 failed, 2 deferred; 1000 prompt + 300 completion tokens; "
+        "arXiv API requests 1, PDF downloads 3",
+        *(
+            f"  deferred: {paper_id}: llm.max_run_tokens = 1300 reached "
+            "(1300 tokens used in this run)"
+            for paper_id in deferred
+        ),
+        "  rerun `python -m pipeline build` to retry exactly the deferred papers",
+    ]
+    readme = (project.output / "README.md").read_text(encoding="utf-8")
+    assert sum(line.startswith("| 1 |") for line in readme.splitlines()) == 1
+    for paper_id in deferred:
+        assert not (project.output / "data" / f"{paper_id}.json").exists()
+    assert project.run("status") == 0
+    status = capsys.readouterr().out.splitlines()
+    assert sorted(line.split("\t")[0] for line in status if "no summary yet" in line) == deferred
+
+    configure(project, "max_run_tokens = 100000")
+    assert project.run("build", "--jobs", "1") == 0
+    assert sorted(project.llm.titles()[1:]) == sorted(TITLES[i] for i in deferred)
+    assert summary_lines(capsys.readouterr().err) == [
+        "build: 2 done, 1 skipped, 0 failed, 0 deferred; 2000 prompt + 600 completion tokens; "
+        "arXiv API requests 1, PDF downloads 0"
+    ]
+
+
+def test_max_run_tokens_zero_defers_everything_without_a_download(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure(project, "max_run_tokens = 0")
+    assert project.run("build") == 1
+    assert project.llm.bodies == [] and project.arxiv.pdf_calls == []
+    lines = summary_lines(capsys.readouterr().err)
+    assert lines[0] == (
+        "build: 0 done, 0 skipped, 0 failed, 3 deferred; 0 prompt + 0 completion tokens; "
+        "arXiv API requests 1, PDF downloads 0"
+    )
+    assert lines[1] == (
+        "  deferred: 2401.02954: llm.max_run_tokens = 0 reached (0 tokens used in this run)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("max_run_tokens = -1", "llm.max_run_tokens must be at least 0, got -1"),
+        ("max_run_tokens = 1.5", "llm.max_run_tokens must be a whole number, got 1.5"),
+        ('price_per_million_input = "0.27"', "llm.price_per_million_input must be a number"),
+    ],
+)
+def test_bad_budget_settings_are_usage_errors(
+    project: Project, capsys: pytest.CaptureFixture[str], line: str, message: str
+) -> None:
+    configure(project, line)
+    assert project.run("build") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {project.config}: {message}")
+    assert project.llm.bodies == [] and project.arxiv.api_calls == []
