@@ -22,6 +22,8 @@ class RenderReport:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # hand-edited detail files left alone
+    # (ID, file): hand-edited detail files of papers removed from the config, left to the person
+    orphaned: list[tuple[str, str]] = field(default_factory=list)
 
 
 def environment() -> jinja2.Environment:
@@ -132,12 +134,14 @@ class Renderer:
         return rel if expected_sha is None or sha256_file(path) != expected_sha else None
 
     def remove_paper_files(self, state: dict[str, Any], report: RenderReport) -> None:
-        """Delete the generated detail file of a paper dropped from the config, unless edited."""
+        """Delete the state and generated detail file of a paper dropped from the config.
+
+        A detail file a person edited stays, reported once: with the state gone it is theirs.
+        """
         recorded = state.get("detail_file")
         if self._hand_edited(recorded, state.get("detail_sha256")):
-            report.kept.append(recorded)
-            return
-        if recorded:
+            report.orphaned.append((state["id"], recorded))
+        elif recorded:
             with contextlib.suppress(FileNotFoundError):
                 (self.config.output_dir / recorded).unlink()
                 report.removed.append(recorded)
