@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 from pipeline.arxiv import ArxivClient, Meta
 from pipeline.config import Config, PaperConfig
 from pipeline.errors import PaperError, PdfError, SummariseError
+from pipeline.grounding import GroundingIndex
 from pipeline.plan import pdf_cache_path, stale_reason
 from pipeline.progress import Progress
-from pipeline.quality import unsupported_terms
+from pipeline.quality import unsupported_concepts, unsupported_terms
 from pipeline.redact import redact
 from pipeline.render import Renderer, RenderReport
 from pipeline.store import StateStore, build_lock, remove_stale_temps, sha256_bytes, sha256_file
@@ -66,6 +67,12 @@ class BuildReport:
         return 1 if self.count("failed") or self.count("deferred") else 0
 
 
+def unsupported(summary: dict, paper_text: str) -> list[str]:
+    """What the ❓ flag lists: Latin terms, then glossary concepts, the paper text never uses."""
+    index = GroundingIndex(paper_text)
+    return unsupported_terms(summary, index) + unsupported_concepts(summary, index)
+
+
 def now_utc() -> datetime:
     """The build time; SOURCE_DATE_EPOCH pins it for reproducible output."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -96,6 +103,7 @@ class Build:
         self._summariser: Summariser | None = None
         self._extractor: Extractor | None = None
         self._lock = threading.Lock()
+        self._client_lock = threading.Lock()  # held while the model client is imported (~0.5 s)
         self._llm_slots = threading.Semaphore(options.jobs or config.llm.concurrency)
         self._download_slots = threading.Semaphore(DOWNLOADS_AT_ONCE)
 
@@ -184,9 +192,13 @@ class Build:
             return
         self.progress.start(len(work))
         workers = min(len(work), 2 * (self.options.jobs or self.config.llm.concurrency) + 4, 32)
+        # import the model client while the first PDFs download and extract, not after
+        preparing = threading.Thread(target=self._prepare_summariser, name="model-client")
+        preparing.start()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="paper") as pool:
             for paper, meta, reason in work:
                 pool.submit(self._one, paper, meta, reason, states)
+        preparing.join()
         self.report.pdf_requests = self.arxiv.pdf_requests if self._arxiv else 0
 
     def _one(self, paper: PaperConfig, meta: Meta, reason: str, states: dict) -> None:
@@ -202,6 +214,8 @@ class Build:
     # -- one paper ------------------------------------------------------------------------------
 
     def _summarise(self, paper: PaperConfig, meta: Meta, reason: str, state: dict | None) -> None:
+        if self._deferred(paper.id):  # spent before this paper started: do not even download
+            return
         pdf = pdf_cache_path(self.config, paper.id, meta.version)
         if not pdf.is_file():
             self.progress.update(paper.id, "downloading PDF")
@@ -213,15 +227,12 @@ class Build:
         from pipeline.pdftext import select_for_budget
 
         selection = select_for_budget(text, self.config.llm.max_input_tokens)
-        if self._over_run_budget():
-            self._outcome(paper.id, "deferred", "llm.max_run_tokens reached; rerun to continue")
-            return
         with self._llm_slots:
+            # checked again with a slot in hand: the papers that held it before are counted
+            if self._deferred(paper.id):
+                return
             self.progress.update(paper.id, f"asking the model ({selection.tokens} tokens)")
-            answer = self.summariser.summarise(meta, selection)
-        with self._lock:
-            self.report.prompt_tokens += answer.prompt_tokens
-            self.report.completion_tokens += answer.completion_tokens
+            answer = self.summariser.summarise(meta, selection, on_usage=self._add_usage)
         new_state = {
             **(state or {}),
             "id": paper.id,
@@ -244,7 +255,7 @@ class Build:
                 "completion_tokens": answer.completion_tokens,
                 "attempts": answer.attempts,
             },
-            "unsupported_terms": unsupported_terms(answer.summary, text),
+            "unsupported_terms": unsupported(answer.summary, text),
             "generated_at": now_utc().isoformat(timespec="seconds"),
             "last_error": None,
         }
@@ -260,12 +271,22 @@ class Build:
         except ExtractError as exc:
             raise PdfError(paper_id, str(exc)) from exc
 
-    def _over_run_budget(self) -> bool:
+    def _add_usage(self, prompt_tokens: int, completion_tokens: int) -> None:
+        """Count one model answer's tokens in the run totals (failed papers' answers too)."""
+        with self._lock:
+            self.report.prompt_tokens += prompt_tokens
+            self.report.completion_tokens += completion_tokens
+
+    def _deferred(self, paper_id: str) -> bool:
+        """Once the run has used llm.max_run_tokens, defer this paper to the next build."""
         cap = self.config.llm.max_run_tokens
         with self._lock:
-            return (
-                cap is not None and self.report.prompt_tokens + self.report.completion_tokens >= cap
-            )
+            used = self.report.prompt_tokens + self.report.completion_tokens
+        if cap is None or used < cap:
+            return False
+        reason = f"llm.max_run_tokens = {cap} reached ({used} tokens used in this run)"
+        self._outcome(paper_id, "deferred", reason)
+        return True
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
@@ -297,9 +318,15 @@ class Build:
             self._arxiv = ArxivClient(self.config.arxiv)
         return self._arxiv
 
+    def _prepare_summariser(self) -> None:
+        try:
+            _ = self.summariser
+        except Exception:  # each paper that needs it reports the error itself
+            logger.debug("model client not prepared", exc_info=True)
+
     @property
     def summariser(self) -> Summariser:
-        with self._lock:
+        with self._client_lock:
             if self._summariser is None:
                 from pipeline.summarise import Summariser
 
@@ -324,3 +351,5 @@ class Build:
             self._extractor.close()
         if self._arxiv is not None:
             self._arxiv.close()
+        if self._summariser is not None:  # its keep-alive connection to the model endpoint
+            self._summariser.client.close()

@@ -175,17 +175,24 @@ def _pack(units: Sequence[_Unit], width: int) -> list[str]:
     """
     lines: list[str] = []
     current = ""
+    used = 0  # display_width(current), kept up to date (widths add up)
     for unit in units:
-        joined = f"{current}{unit.sep}{unit.text}" if current else unit.text
-        if display_width(joined) <= width or _hangs(current, unit, width):
-            current = joined
+        unit_width = display_width(unit.text)
+        if current:
+            joined, joined_width = f"{current}{unit.sep}{unit.text}", used + len(unit.sep)
+        else:
+            joined, joined_width = unit.text, 0
+        joined_width += unit_width
+        if joined_width <= width or _hangs(current, unit, width):
+            current, used = joined, joined_width
             continue
         if current:
             lines.append(current)
-        if display_width(unit.text) <= width or not unit.parts:
-            current = unit.text
+        if unit_width <= width or not unit.parts:
+            current, used = unit.text, unit_width
             continue
         *done, current = _pack(unit.parts, width)
+        used = display_width(current)
         lines.extend(done)
     if current:
         lines.append(current)
@@ -219,7 +226,10 @@ def _dropped(ch: str) -> bool:
 
 def _flatten(text: str) -> str:
     """Remove controls, turn every whitespace run (newlines included) into one space, strip."""
-    kept = "".join(ch for ch in text if ch.isspace() or not _dropped(ch))
+    if text.isprintable():  # nothing to drop: controls, surrogates and bidi marks are not
+        kept = text
+    else:
+        kept = "".join(ch for ch in text if ch.isspace() or not _dropped(ch))
     return " ".join(kept.split())
 
 

@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import os
 import re
+import signal
 import tempfile
 import threading
 import unicodedata
@@ -358,6 +359,7 @@ def _serve(conn: Connection) -> None:
     """Worker process body: for each (target, path) received, send back ("ok", text) or
     ("error", message); stop when the pipe closes."""
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings would go to stderr
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     while True:
         try:
             target, path = conn.recv()
@@ -369,7 +371,10 @@ def _serve(conn: Connection) -> None:
             result = ("error", str(exc))
         except BaseException as exc:  # reported to the parent, never raised here
             result = ("error", f"{path}: {type(exc).__name__}: {exc}")
-        conn.send(result)
+        try:
+            conn.send(result)
+        except OSError:  # the parent is gone
+            return
 
 
 class _Worker:
@@ -466,7 +471,7 @@ class Extractor:
         with self._slots:
             worker = self._take(path)
             try:
-                worker.conn.send((self._target, str(path)))
+                self._send(worker, path)
                 status, payload = self._receive(worker, path)
             except BaseException:  # timed out, died, or interrupted: this worker is done for
                 self._reap(worker)
@@ -482,8 +487,12 @@ class Extractor:
         with self._guard:
             if self._closed:
                 raise ExtractError(f"{path}: extractor is closed")
-            if self._idle:
-                return self._idle.pop()
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.process.is_alive():
+                    return worker
+                self._children.discard(worker.process)
+                worker.conn.close()
             context = multiprocessing.get_context("spawn")
             conn, child_conn = context.Pipe(duplex=True)
             child = context.Process(target=_serve, args=(child_conn,), daemon=True)
@@ -498,6 +507,15 @@ class Extractor:
                 self._idle.append(worker)
                 return
         self._reap(worker)
+
+    def _send(self, worker: _Worker, path: Path) -> None:
+        try:
+            worker.conn.send((self._target, str(path)))
+        except OSError as exc:  # the worker is gone (killed from outside while idle)
+            worker.process.join(5)
+            raise ExtractError(
+                f"{path}: extraction process died (exit code {worker.process.exitcode})"
+            ) from exc
 
     def _receive(self, worker: _Worker, path: Path) -> tuple[str, str]:
         if not worker.conn.poll(self.timeout_seconds):
