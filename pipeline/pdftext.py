@@ -16,7 +16,6 @@ import multiprocessing
 import os
 import re
 import signal
-import tempfile
 import threading
 import unicodedata
 from collections import Counter
@@ -25,6 +24,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from pipeline.sections import Selection, parse_heading, select_for_budget
+from pipeline.store import atomic_write
 from pipeline.tokens import estimate_tokens
 
 __all__ = [
@@ -386,18 +386,6 @@ class _Worker:
         self.documents = 0
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class Extractor:
     """Extracts and cleans PDFs in worker processes, at most `workers` at a time, each document
     limited to `timeout_seconds`, and caches the cleaned text at ``cache_dir / f"{sha256}.txt"``.
@@ -452,7 +440,7 @@ class Extractor:
                 return cached
             text = self._run(Path(pdf_path))
             try:
-                _write_atomic(cache, text)
+                atomic_write(cache, text)
             except OSError as exc:
                 log.warning("%s: cannot write text cache (%s)", cache, exc)
             return text

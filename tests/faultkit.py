@@ -28,19 +28,23 @@ def _clean_text(pdf: bytes) -> str:
         return extract_clean(path)
 
 
+def cache_text(project: Project, pdf: bytes) -> None:
+    """Put one PDF's cleaned text where a build looks first, as an earlier build would have."""
+    folder = project.root / ".cache" / "text"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{sha256_bytes(pdf)}.txt").write_text(_clean_text(pdf), encoding="utf-8")
+
+
 def seed_text_cache(project: Project) -> None:
     """Put the cleaned text of every PDF the fake arXiv holds into the project's text cache.
 
     The build then skips the child-process extraction (about 0.3 s a paper); what these tests
     exercise is the network and the model, and extraction once per PDF is the build's own rule.
+    PDFs are still downloaded and hashed.
     """
-    folder = project.root / ".cache" / "text"
-    folder.mkdir(parents=True, exist_ok=True)
     for versions in project.arxiv.papers.values():
         for paper in versions:
-            (folder / f"{sha256_bytes(paper.pdf)}.txt").write_text(
-                _clean_text(paper.pdf), encoding="utf-8"
-            )
+            cache_text(project, paper.pdf)
 
 
 def new_version(project: Project, paper_id: str) -> FakePaper:

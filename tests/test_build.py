@@ -146,3 +146,19 @@ def test_model_requests_overlap(project: Project) -> None:
 def test_jobs_limits_model_requests_in_flight(project: Project) -> None:
     assert project.run("build", "--jobs", "1") == 0
     assert project.llm.max_in_flight == 1
+
+
+def test_status_piped_into_head_ends_quietly(project: Project) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, config_text
+
+    many = [(f"2401.{n:05d}", 1, "T", "2024-01-01", f"P{n}", f"P{n}") for n in range(1, 3001)]
+    project.write_config(config_text("http://127.0.0.1:9/api", "http://127.0.0.1:9/v1", many))
+    cmd = [sys.executable, "-m", "pipeline", "status", "--config", str(project.config)]
+    shell = " ".join(f"'{part}'" for part in cmd) + " | head -n 1"
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(shell, shell=True, capture_output=True, text=True, env=env)
+    assert result.stdout.startswith("2401.00001\t")  # far more than a pipe buffer was left
+    assert result.stderr == ""

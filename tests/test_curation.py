@@ -6,18 +6,15 @@ config, and detail files edited by a person (kept, reported, taken back on reque
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import re
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from pipeline.pdftext import extract_clean
 from tests.conftest import PAPERS, Project, config_text, fake_paper
 from tests.fakes import good_answer
+from tests.faultkit import cache_text, seed_text_cache
 
 LLM_ID, MOE_ID, V2_ID = "2401.02954", "2401.06066", "2405.04434"
 TITLES = {paper_id: title for paper_id, _, title, _, _, _ in PAPERS}
@@ -27,31 +24,9 @@ MOE_V1 = "deepseek-paper/02-DeepSeekMoE.2401.06066v1.md"
 V2_V5 = "deepseek-paper/03-DeepSeek-V2.2405.04434v5.md"
 
 
-@functools.cache
-def _clean_text(pdf: bytes) -> str:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "paper.pdf"
-        path.write_bytes(pdf)
-        return extract_clean(path)
-
-
-def seed_text_cache(project: Project, pdf: bytes) -> None:
-    """Put the PDF's extracted text where a build looks first, as an earlier build would have.
-
-    Speed only: extraction runs in a fresh child process (about half a second); a cache miss
-    would extract the same text. The PDFs are still downloaded and hashed.
-    """
-    text_dir = project.root / ".cache" / "text"
-    text_dir.mkdir(parents=True, exist_ok=True)
-    sha = hashlib.sha256(pdf).hexdigest()
-    (text_dir / f"{sha}.txt").write_text(_clean_text(pdf), encoding="utf-8")
-
-
 @pytest.fixture(autouse=True)
 def warm_text_cache(project: Project) -> None:
-    for versions in project.arxiv.papers.values():
-        for paper in versions:
-            seed_text_cache(project, paper.pdf)
+    seed_text_cache(project)
 
 
 def readme(project: Project) -> str:
@@ -96,7 +71,7 @@ def new_version(project: Project, paper_id: str, version: int, updated: str) -> 
     title = TITLES[paper_id]
     paper = fake_paper(paper_id, version, title, updated)
     paper.pdf = fake_paper(paper_id, version, title + f" (revised v{version})", updated).pdf
-    seed_text_cache(project, paper.pdf)
+    cache_text(project, paper.pdf)
     project.arxiv.add(paper)
 
 
