@@ -23,6 +23,9 @@ def print_status(config: Config) -> int:
             done += " (by a person)"
         reason = stale_reason(config, paper, state, None, prompt_sha) or "up to date"
         flags = ""
+        error = (state or {}).get("last_error") or {}
+        if error.get("stage") == "metadata":
+            flags += f"; last arXiv request failed ({error['reason']})"
         if state and state.get("unsupported_terms"):
             flags = "; ❓ terms not in the paper: " + ", ".join(state["unsupported_terms"])
         print(f"{paper.id}\t{version}\t{done}\t{reason}{flags}")

@@ -90,6 +90,7 @@ class Summariser:
 
         self.cfg = cfg
         self.api_key = api_key
+        self.refused: str | None = None  # once the endpoint refuses the key, ask no more
         self.client = OpenAI(
             base_url=cfg.base_url,
             api_key=api_key,
@@ -175,6 +176,8 @@ class Summariser:
     def _complete(self, paper_id: str, messages: list[dict[str, str]]) -> Any:
         import openai
 
+        if self.refused:
+            raise SummariseError(paper_id, self.refused)
         try:
             return self.client.chat.completions.create(
                 model=self.cfg.model,
@@ -183,11 +186,11 @@ class Summariser:
                 temperature=0.3,
             )
         except openai.AuthenticationError as exc:
-            raise SummariseError(
-                paper_id,
+            self.refused = (
                 f"the endpoint refused the key in {self.cfg.api_key_env} "
-                f"(HTTP {exc.status_code}); check that variable",
-            ) from None
+                f"(HTTP {exc.status_code}); check that variable"
+            )
+            raise SummariseError(paper_id, self.refused) from None
         except openai.BadRequestError as exc:
             reason = self._clean(exc)
             if "context" in reason.lower() or "too long" in reason.lower():

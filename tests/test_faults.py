@@ -160,6 +160,9 @@ def test_api_down_fails_the_batch_and_keeps_everything(
     assert readme_bytes(project) == readme
     assert {p: good_files(project, p) for p in ALL} == kept
     assert state(project, LLM)["last_error"]["stage"] == "metadata"
+    assert project.run("status") == 0
+    status_line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith(LLM))
+    assert status_line.startswith(f"{LLM}\tv1\tsummarised\tup to date; last arXiv request failed")
 
     # arXiv is back: nothing to redo, the error is cleared, every byte as before the outage
     assert project.run("build") == 0
@@ -595,13 +598,14 @@ def test_model_refusing_the_key_names_the_variable_not_the_key(
         content_type="application/json",
     )
     project.llm.add_fault("llm", *[refused] * 3)
-    assert project.run("build") == 1
+    assert project.run("build", "--jobs", "1") == 1
     stderr = err(capsys)
     assert failed_lines(stderr) == [
         f"failed: {p}: the endpoint refused the key in TEST_LLM_KEY (HTTP 401); check that variable"
         for p in sorted(ALL)
     ]
-    assert len(project.llm.bodies) == 3  # 401 is not retried
+    # 401 is not retried, and once refused the other papers do not ask again
+    assert len(project.llm.bodies) == 1
     assert API_KEY not in stderr
 
 
