@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Config
 from pipeline.plan import pdf_cache_path, stale_reason
 from pipeline.store import StateStore, sha256_file
 from pipeline.summarise import prompt_hash
+
+if TYPE_CHECKING:
+    from pipeline.pdftext import Extractor
 
 
 def print_status(config: Config) -> int:
@@ -32,28 +35,31 @@ def print_status(config: Config) -> int:
     return 0
 
 
-def paper_text(config: Config, state: dict[str, Any]) -> str | None:
+def paper_text(config: Config, state: dict[str, Any], extractor: Extractor) -> str | None:
     """The paper's cleaned text from the cache (extracting a cached PDF if needed), or None."""
-    from pipeline.pdftext import ExtractError, Extractor
+    from pipeline.pdftext import ExtractError
 
-    text_dir = config.cache_dir / "text"
     sha = state.get("pdf_sha256")
-    if sha and (text_dir / f"{sha}.txt").is_file():
-        return (text_dir / f"{sha}.txt").read_text(encoding="utf-8")
+    if sha and extractor.cache_path(sha).is_file():
+        return extractor.cache_path(sha).read_text(encoding="utf-8")
     pdf: Path = pdf_cache_path(config, state["id"], state["meta"]["version"])
     if not pdf.is_file():
         return None
-    extractor = Extractor(text_dir)
     try:
         return extractor.text_for(pdf, sha256_file(pdf))
     except ExtractError:
         return None
-    finally:
-        extractor.close()
 
 
 def print_check(config: Config) -> int:
     """Run the quality checks over every stored summary; exit 1 when any is flagged."""
+    from pipeline.pdftext import Extractor
+
+    with Extractor(config.cache_dir / "text") as extractor:  # one worker pool for every paper
+        return _check_all(config, extractor)
+
+
+def _check_all(config: Config, extractor: Extractor) -> int:
     from pipeline.quality import check_summary
 
     store = StateStore(config.data_dir)
@@ -63,7 +69,7 @@ def print_check(config: Config) -> int:
         if not state or not state.get("summary"):
             continue
         checked += 1
-        text = paper_text(config, state)
+        text = paper_text(config, state, extractor)
         if text is None:
             pdf = pdf_cache_path(config, paper.id, state["meta"]["version"])
             print(f"{paper.id}\tgrounding\tskipped: no paper text (no PDF at {pdf})")
