@@ -184,7 +184,7 @@ def imported_heavy(stderr: str) -> list[str]:
 def render_seconds(project: Path) -> float:
     """Time one in-process render of the stored state (what a warm refresh ends with)."""
     from pipeline.config import load_config
-    from pipeline.render import Renderer
+    from pipeline.publish.render import Renderer
     from pipeline.store import StateStore
 
     config = load_config(project / "config.toml")

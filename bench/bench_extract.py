@@ -21,14 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.pdftext import (  # noqa: E402
-    Extractor,
-    Selection,
-    clean_text,
-    estimate_tokens,
-    extract_text,
-    select_for_budget,
-)
+from pipeline.text.extract import clean_text, extract_text  # noqa: E402
+from pipeline.text.pool import Extractor  # noqa: E402
+from pipeline.text.sections import Selection, select_for_budget  # noqa: E402
+from pipeline.text.tokens import estimate_tokens  # noqa: E402
 
 PDF_DIR = ROOT.parent / "shared" / "fixtures" / "pdfs"
 

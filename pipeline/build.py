@@ -10,21 +10,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pipeline.arxiv import ArxivClient, Meta
 from pipeline.config import Config, PaperConfig
 from pipeline.errors import PaperError, PdfError, SummariseError
-from pipeline.grounding import GroundingIndex
+from pipeline.llm.summarise import endpoint_host, prompt_hash
 from pipeline.plan import pdf_cache_path, stale_reason
 from pipeline.progress import Progress
-from pipeline.quality import unsupported_concepts, unsupported_terms
+from pipeline.publish.render import Renderer, RenderReport
+from pipeline.quality.checks import unsupported_concepts, unsupported_terms
+from pipeline.quality.grounding import GroundingIndex
 from pipeline.redact import redact
-from pipeline.render import Renderer, RenderReport
+from pipeline.sources.arxiv import ArxivClient, Meta
 from pipeline.store import StateStore, build_lock, remove_stale_temps, sha256_bytes, sha256_file
-from pipeline.summarise import endpoint_host, prompt_hash
 
 if TYPE_CHECKING:
-    from pipeline.pdftext import Extractor
-    from pipeline.summarise import Summariser
+    from pipeline.llm.summarise import Summariser
+    from pipeline.text.pool import Extractor
 
 logger = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ class Build:
         pdf_sha = sha256_file(pdf)
         self.progress.update(paper.id, "extracting text")
         text = self._text(paper.id, pdf, pdf_sha)
-        from pipeline.pdftext import select_for_budget
+        from pipeline.text.sections import select_for_budget
 
         selection = select_for_budget(text, self.config.llm.max_input_tokens)
         with self._llm_slots:
@@ -264,7 +264,7 @@ class Build:
         self._outcome(paper.id, "done", f"{reason}; {tokens} tokens")
 
     def _text(self, paper_id: str, pdf: Any, pdf_sha: str) -> str:
-        from pipeline.pdftext import ExtractError
+        from pipeline.text.extract import ExtractError
 
         try:
             return self.extractor.text_for(pdf, pdf_sha)
@@ -328,7 +328,7 @@ class Build:
     def summariser(self) -> Summariser:
         with self._client_lock:
             if self._summariser is None:
-                from pipeline.summarise import Summariser
+                from pipeline.llm.summarise import Summariser
 
                 if not self.api_key:
                     raise SummariseError("build", "no API key")
@@ -339,7 +339,7 @@ class Build:
     def extractor(self) -> Extractor:
         with self._lock:
             if self._extractor is None:
-                from pipeline.pdftext import Extractor
+                from pipeline.text.pool import Extractor
 
                 self._extractor = Extractor(
                     self.config.cache_dir / "text", timeout_seconds=EXTRACT_TIMEOUT_SECONDS

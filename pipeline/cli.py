@@ -93,16 +93,16 @@ def _error(args: argparse.Namespace, exc: Exception, message: str | None = None)
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "import":
-        from pipeline.adopt import adopt
+        from pipeline.commands.import_list import adopt
 
         return adopt(args.readme, args.config)
     config = load_config(args.config)
     if args.command == "status":
-        from pipeline.status import print_status
+        from pipeline.commands.status import print_status
 
         return print_status(config)
     if args.command == "check":
-        from pipeline.status import print_check
+        from pipeline.commands.status import print_check
 
         return print_check(config)
     return _build(args, config)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError
-from pipeline.mdsafe import default_slug, slug_ok
+from pipeline.publish.mdsafe import default_slug, slug_ok
 
 # New-style arXiv IDs: YYMM.NNNN (to 2014) or YYMM.NNNNN, optionally pinned to a version.
 ID_RE = re.compile(r"^(?P<base>\d{2}(?:0[1-9]|1[0-2])\.\d{4,5})(?:v(?P<version>[1-9]\d*))?$")

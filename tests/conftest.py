@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import netretry
 from pipeline.cli import main
+from pipeline.sources import retry as netretry
 from tests.fakes import FakeArxiv, FakeLLM, FakePaper
 from tests.pdfgen import paper_pdf
 

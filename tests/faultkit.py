@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.pdftext import extract_clean
 from pipeline.store import sha256_bytes
+from pipeline.text.extract import extract_clean
 from tests.conftest import PAPERS, Project
 from tests.fakes import TITLE_RE, FakeLLM, FakePaper, good_answer
 from tests.pdfgen import paper_pdf

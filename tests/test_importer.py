@@ -1,4 +1,4 @@
-"""Tests for pipeline.importer: parsing the reference README and writing config.toml."""
+"""Tests for pipeline.commands.import_parse: parsing the reference README, writing config.toml."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.importer import (
+from pipeline.commands.import_parse import (
     ImportedList,
     ImportedPaper,
     ReadmeFormatError,

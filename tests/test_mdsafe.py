@@ -1,4 +1,4 @@
-"""Tests for pipeline.mdsafe: untrusted text must never break the README's table or markdown."""
+"""Tests for pipeline.publish.mdsafe: untrusted text never breaks the README's table or markdown."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from pipeline.mdsafe import (
+from pipeline.publish.mdsafe import (
     BR,
     cell,
     default_slug,

@@ -1,4 +1,4 @@
-"""Extraction, clean-up and the cached, time-limited Extractor (pipeline.pdftext).
+"""Extraction, clean-up and the cached, time-limited Extractor (pipeline.text.extract).
 
 The six real arXiv PDFs live outside the project, in ../shared/fixtures/pdfs; they are extracted
 once per test session (`raw_text`, also used by test_sections and test_tokens).
@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.pdftext import ExtractError, Extractor, clean_text, extract_text
+from pipeline.text.extract import ExtractError, clean_text, extract_text
+from pipeline.text.pool import Extractor
 
 PDF_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "pdfs"
 PAPERS = ["2401.06066", "2405.04434", "2406.11931", "2408.08152", "2501.12948", "2501.17811"]

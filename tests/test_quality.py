@@ -1,4 +1,4 @@
-"""Tests for pipeline.quality and pipeline.grounding: contract, language, grounding, copying."""
+"""Tests for pipeline.quality (checks, grounding): contract, language, grounding, copying."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.grounding import GroundingIndex, unsupported_concepts
-from pipeline.quality import (
+from pipeline.quality.checks import (
     Problem,
     answer_problems,
     check_summary,
@@ -19,6 +18,7 @@ from pipeline.quality import (
     text_units,
     unsupported_terms,
 )
+from pipeline.quality.grounding import GroundingIndex, unsupported_concepts
 
 PDF_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "pdfs"
 

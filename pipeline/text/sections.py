@@ -1,6 +1,6 @@
 """Section headings in cleaned paper text, and choosing what fits a prompt's token budget.
 
-Text from `pipeline.pdftext.clean_text` is a list of paragraphs separated by blank lines, each
+Text from `pipeline.text.extract.clean_text` is a list of paragraphs separated by blank lines, each
 paragraph on one line; a heading is a paragraph of its own. Headings are recognised by form:
 
 * numbered: ``1 Introduction``, ``2.1. Multi-Head Latent Attention``, ``5. Conclusion, ...``
@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipeline.tokens import estimate_tokens
+from pipeline.text.tokens import estimate_tokens
 
 __all__ = [
     "Heading",

@@ -2,41 +2,21 @@
 
 `extract_text` reads a PDF in-process and returns the raw page texts joined by form feeds.
 `clean_text` turns that into paragraphs (one per line, blank line between) with the page furniture,
-the references and the figure residue removed; see its docstring for the rules. `Extractor` runs
-extraction and clean-up in worker processes ("spawn" context, reused across documents) so that a
-pathological PDF is killed after `timeout_seconds`, and caches the cleaned text by PDF hash.
-Section detection and the prompt budget live in `pipeline.sections`, the token estimate in
-`pipeline.tokens`; both are re-exported here.
+the references and the figure residue removed; see its docstring for the rules. `extract_clean` is
+both, as a worker of `pipeline.text.pool.Extractor` runs it.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
 import re
-import signal
-import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
-from multiprocessing.connection import Connection
 from pathlib import Path
 
-from pipeline.sections import Selection, parse_heading, select_for_budget
-from pipeline.store import atomic_write
-from pipeline.tokens import estimate_tokens
+from pipeline.text.sections import parse_heading
 
-__all__ = [
-    "ExtractError",
-    "Extractor",
-    "Selection",
-    "clean_text",
-    "estimate_tokens",
-    "extract_clean",
-    "extract_text",
-    "select_for_budget",
-]
+__all__ = ["ExtractError", "clean_text", "extract_clean", "extract_text"]
 
 log = logging.getLogger(__name__)
 
@@ -342,206 +322,9 @@ def clean_text(raw: str) -> str:
     return "\n\n".join(_Reflow(lines, vocab).run())
 
 
-# --- the cached, time-limited extractor --------------------------------------------------------
-
-_SAFE_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,127}")
-
-
 def extract_clean(pdf_path: Path) -> str:
     """What a child process runs by default: extraction then clean-up."""
     text = clean_text(extract_text(pdf_path))
     if sum(not ch.isspace() for ch in text) < MIN_TEXT_CHARS:
         raise ExtractError(f"{pdf_path}: no extractable text (only page furniture and figures)")
     return text
-
-
-def _serve(conn: Connection) -> None:
-    """Worker process body: for each (target, path) received, send back ("ok", text) or
-    ("error", message); stop when the pipe closes."""
-    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings would go to stderr
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    while True:
-        try:
-            target, path = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            result = ("ok", target(Path(path)))
-        except ExtractError as exc:
-            result = ("error", str(exc))
-        except BaseException as exc:  # reported to the parent, never raised here
-            result = ("error", f"{path}: {type(exc).__name__}: {exc}")
-        try:
-            conn.send(result)
-        except OSError:  # the parent is gone
-            return
-
-
-class _Worker:
-    """One worker process and the parent's end of its pipe."""
-
-    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
-        self.process = process
-        self.conn = conn
-        self.documents = 0
-
-
-class Extractor:
-    """Extracts and cleans PDFs in worker processes, at most `workers` at a time, each document
-    limited to `timeout_seconds`, and caches the cleaned text at ``cache_dir / f"{sha256}.txt"``.
-
-    A worker process serves one document after another (starting a Python process and importing
-    pypdf costs more than extracting a short paper); it is killed when a document runs over the
-    time limit, and replaced after `DOCUMENTS_PER_WORKER` documents so that its memory stays
-    bounded. Thread-safe. `_target` (a picklable module-level function ``Path -> str``) replaces
-    the work done in the worker; it exists for tests.
-    """
-
-    DOCUMENTS_PER_WORKER = 50
-
-    def __init__(
-        self,
-        cache_dir: Path,
-        workers: int | None = None,
-        timeout_seconds: float = 120.0,
-        *,
-        _target: Callable[[Path], str] = extract_clean,
-    ) -> None:
-        self.cache_dir = Path(cache_dir)
-        self.workers = max(1, workers or os.cpu_count() or 1)
-        self.timeout_seconds = timeout_seconds
-        self._target = _target
-        self._slots = threading.BoundedSemaphore(self.workers)
-        self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
-        self._children: set[multiprocessing.process.BaseProcess] = set()  # live workers
-        self._idle: list[_Worker] = []
-        self._closed = False
-
-    def __enter__(self) -> Extractor:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def cache_path(self, pdf_sha256: str) -> Path:
-        if not _SAFE_NAME.fullmatch(pdf_sha256):
-            raise ValueError(f"not a usable hash for a cache file name: {pdf_sha256!r}")
-        return self.cache_dir / f"{pdf_sha256}.txt"
-
-    def text_for(self, pdf_path: Path, pdf_sha256: str) -> str:
-        """Cleaned text of `pdf_path`, from the cache when it holds `pdf_sha256`."""
-        cache = self.cache_path(pdf_sha256)
-        with self._guard:
-            lock = self._locks.setdefault(pdf_sha256, threading.Lock())
-        with lock:
-            cached = self._read_cache(cache)
-            if cached is not None:
-                return cached
-            text = self._run(Path(pdf_path))
-            try:
-                atomic_write(cache, text)
-            except OSError as exc:
-                log.warning("%s: cannot write text cache (%s)", cache, exc)
-            return text
-
-    @staticmethod
-    def _read_cache(cache: Path) -> str | None:
-        try:
-            return cache.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        except (OSError, UnicodeDecodeError) as exc:
-            log.warning("%s: unreadable text cache, extracting again (%s)", cache, exc)
-            return None
-
-    def _run(self, path: Path) -> str:
-        with self._slots:
-            worker = self._take(path)
-            try:
-                self._send(worker, path)
-                status, payload = self._receive(worker, path)
-            except BaseException:  # timed out, died, or interrupted: this worker is done for
-                self._reap(worker)
-                raise
-            worker.documents += 1
-            self._give_back(worker)
-            if status != "ok":
-                raise ExtractError(payload)
-            return payload
-
-    def _take(self, path: Path) -> _Worker:
-        """An idle worker, or a new one."""
-        with self._guard:
-            if self._closed:
-                raise ExtractError(f"{path}: extractor is closed")
-            while self._idle:
-                worker = self._idle.pop()
-                if worker.process.is_alive():
-                    return worker
-                self._children.discard(worker.process)
-                worker.conn.close()
-            context = multiprocessing.get_context("spawn")
-            conn, child_conn = context.Pipe(duplex=True)
-            child = context.Process(target=_serve, args=(child_conn,), daemon=True)
-            child.start()
-            self._children.add(child)
-        child_conn.close()
-        return _Worker(child, conn)
-
-    def _give_back(self, worker: _Worker) -> None:
-        with self._guard:
-            if not self._closed and worker.documents < self.DOCUMENTS_PER_WORKER:
-                self._idle.append(worker)
-                return
-        self._reap(worker)
-
-    def _send(self, worker: _Worker, path: Path) -> None:
-        try:
-            worker.conn.send((self._target, str(path)))
-        except OSError as exc:  # the worker is gone (killed from outside while idle)
-            worker.process.join(5)
-            raise ExtractError(
-                f"{path}: extraction process died (exit code {worker.process.exitcode})"
-            ) from exc
-
-    def _receive(self, worker: _Worker, path: Path) -> tuple[str, str]:
-        if not worker.conn.poll(self.timeout_seconds):
-            raise ExtractError(f"{path}: timed out after {self.timeout_seconds:g} s")
-        try:
-            return worker.conn.recv()
-        except (EOFError, OSError) as exc:
-            worker.process.join(5)
-            raise ExtractError(
-                f"{path}: extraction process died (exit code {worker.process.exitcode})"
-            ) from exc
-
-    def _reap(self, worker: _Worker) -> None:
-        """Stop a worker (killed if it is still running) and release its resources."""
-        worker.conn.close()
-        child = worker.process
-        try:
-            if child.is_alive():
-                child.kill()
-            child.join()
-            child.close()
-        except ValueError:  # closed already by close() from another thread
-            pass
-        with self._guard:
-            self._children.discard(child)
-
-    def close(self) -> None:
-        """Stop the workers; running extractions are killed (their callers get ExtractError)
-        and later calls fail."""
-        with self._guard:
-            self._closed = True
-            idle, self._idle = self._idle, []
-            busy = [c for c in self._children if all(c is not w.process for w in idle)]
-        for worker in idle:
-            self._reap(worker)
-        for child in busy:
-            try:
-                if child.is_alive():
-                    child.kill()
-            except ValueError:  # already closed by its own thread
-                pass

@@ -14,10 +14,16 @@ import arxiv
 import httpx
 import requests
 
-from pipeline import netretry
 from pipeline.config import ArxivConfig, PaperConfig, parse_id
 from pipeline.errors import FetchError
-from pipeline.netretry import RETRYABLE_STATUS, RetryableStatus, Spacer, retry_after_of, retrying
+from pipeline.sources import retry as netretry
+from pipeline.sources.retry import (
+    RETRYABLE_STATUS,
+    RetryableStatus,
+    Spacer,
+    retry_after_of,
+    retrying,
+)
 from pipeline.store import atomic_write
 
 logger = logging.getLogger(__name__)

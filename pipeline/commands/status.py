@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Config
+from pipeline.llm.summarise import prompt_hash
 from pipeline.plan import pdf_cache_path, stale_reason
 from pipeline.store import StateStore, sha256_file
-from pipeline.summarise import prompt_hash
 
 if TYPE_CHECKING:
-    from pipeline.pdftext import Extractor
+    from pipeline.text.pool import Extractor
 
 
 def print_status(config: Config) -> int:
@@ -37,7 +37,7 @@ def print_status(config: Config) -> int:
 
 def paper_text(config: Config, state: dict[str, Any], extractor: Extractor) -> str | None:
     """The paper's cleaned text from the cache (extracting a cached PDF if needed), or None."""
-    from pipeline.pdftext import ExtractError
+    from pipeline.text.extract import ExtractError
 
     sha = state.get("pdf_sha256")
     if sha and extractor.cache_path(sha).is_file():
@@ -53,14 +53,14 @@ def paper_text(config: Config, state: dict[str, Any], extractor: Extractor) -> s
 
 def print_check(config: Config) -> int:
     """Run the quality checks over every stored summary; exit 1 when any is flagged."""
-    from pipeline.pdftext import Extractor
+    from pipeline.text.pool import Extractor
 
     with Extractor(config.cache_dir / "text") as extractor:  # one worker pool for every paper
         return _check_all(config, extractor)
 
 
 def _check_all(config: Config, extractor: Extractor) -> int:
-    from pipeline.quality import check_summary
+    from pipeline.quality.checks import check_summary
 
     store = StateStore(config.data_dir)
     flagged = checked = 0

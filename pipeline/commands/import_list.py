@@ -6,9 +6,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pipeline.commands.import_parse import (
+    ImportedPaper,
+    ReadmeFormatError,
+    config_toml,
+    parse_readme,
+)
 from pipeline.config import Config, config_from_text, load_config
 from pipeline.errors import ConfigError
-from pipeline.importer import ImportedPaper, ReadmeFormatError, config_toml, parse_readme
 from pipeline.store import StateStore, atomic_write
 
 

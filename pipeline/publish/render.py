@@ -8,8 +8,8 @@ from typing import Any
 
 import jinja2
 
-from pipeline import mdsafe
 from pipeline.config import Config, PaperConfig
+from pipeline.publish import mdsafe
 from pipeline.store import StateStore, sha256_bytes, sha256_file, write_if_changed
 
 TITLE_WIDTH = 50
@@ -28,7 +28,7 @@ class RenderReport:
 
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("pipeline", "templates"),
+        loader=jinja2.PackageLoader("pipeline.publish", "templates"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

@@ -18,8 +18,8 @@ which returns short problem lines that can be sent back to the model verbatim:
 
 ``check_summary`` runs these plus two checks that need sources, over a stored summary:
 
-* grounding (``pipeline.grounding``): Latin terms and glossary concepts absent from the paper
-  text; skipped when there is no paper text.
+* grounding (``pipeline.quality.grounding``): Latin terms and glossary concepts absent from the
+  paper text; skipped when there is no paper text.
 * copied: a run of >= 8 English words copied verbatim (case-insensitive, punctuation ignored) from
   the English arXiv abstract; skipped when there is no abstract.
 """
@@ -30,7 +30,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pipeline.grounding import (
+from pipeline.quality.grounding import (
     CJK_CHAR,
     GroundingIndex,
     latin_terms,

@@ -15,17 +15,17 @@ import jinja2
 
 from pipeline.config import LlmConfig
 from pipeline.errors import SummariseError
-from pipeline.quality import answer_problems, normalise_answer
+from pipeline.quality.checks import answer_problems, normalise_answer
 from pipeline.redact import redact
 from pipeline.store import sha256_bytes
 
 if TYPE_CHECKING:
-    from pipeline.arxiv import Meta
-    from pipeline.pdftext import Selection
+    from pipeline.sources.arxiv import Meta
+    from pipeline.text.sections import Selection
 
 logger = logging.getLogger(__name__)
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 PROMPT_FILES = ("system.j2", "paper.j2", "repair.j2")
 # Anything in the paper text that a model could read as our <paper> / </paper> delimiters is
 # defanged before quoting: "<", ">" and their look-alikes (full-width, angle brackets, guillemets,

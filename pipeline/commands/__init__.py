@@ -1,0 +1,1 @@
+"""The commands other than build: status, check, import, doctor, watch, add, reject."""

@@ -1,0 +1,1 @@
+"""The model stage: prompts, provider profiles, the OpenAI-client call, the answer."""

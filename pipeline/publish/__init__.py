@@ -1,0 +1,1 @@
+"""What users read: README, detail files, site, feed, markdown escaping, templates."""

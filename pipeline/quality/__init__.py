@@ -1,0 +1,1 @@
+"""Checks on a summary: form, language, copied text and grounding in the paper."""

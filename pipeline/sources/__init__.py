@@ -1,0 +1,1 @@
+"""Where papers come from: arXiv metadata and searches, PDF downloads, the retry policy."""
