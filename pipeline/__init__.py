@@ -1,3 +1,16 @@
-"""paper-reading pipeline: keeps a Chinese reading list of arXiv papers up to date."""
+"""paper-reading pipeline: keeps a Chinese reading list of arXiv papers up to date.
+
+How a build flows (one way, each stage in its own place):
+
+    config.toml --> config.py          load and validate, clear errors (exit 2)
+        plan    --> plan.py            which papers are stale, and why
+        fetch   --> sources/           arxiv.py (metadata, PDFs), retry.py (the retry policy)
+        extract --> text/              extract.py (pypdf, clean-up), pool.py (workers), sections.py
+        prompt  --> llm/               summarise.py (prompts/, the OpenAI-client call, the answer)
+        check   --> quality/           checks.py (form, language, copying), grounding.py
+        store   --> store.py           output/data/{ID}.json, atomic writes, the build lock
+        publish --> publish/           render.py (README, detail files), mdsafe.py, templates/
+build.py drives the stages; commands/ holds status, check and import; cli.py stays thin.
+"""
 
 __version__ = "0.1.0"

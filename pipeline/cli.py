@@ -102,7 +102,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return print_status(config)
     if args.command == "check":
-        from pipeline.commands.status import print_check
+        from pipeline.commands.check import print_check
 
         return print_check(config)
     return _build(args, config)

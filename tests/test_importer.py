@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.commands.import_config import config_toml, toml_string
 from pipeline.commands.import_parse import (
     ImportedList,
     ImportedPaper,
     ReadmeFormatError,
-    config_toml,
     parse_readme,
     split_abstract,
-    toml_string,
     unwrap,
 )
 

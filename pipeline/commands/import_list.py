@@ -6,12 +6,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline.commands.import_parse import (
-    ImportedPaper,
-    ReadmeFormatError,
-    config_toml,
-    parse_readme,
-)
+from pipeline.commands.import_config import config_toml
+from pipeline.commands.import_parse import ImportedPaper, ReadmeFormatError, parse_readme
 from pipeline.config import Config, config_from_text, load_config
 from pipeline.errors import ConfigError
 from pipeline.store import StateStore, atomic_write
