@@ -36,12 +36,18 @@ class PaperError(PipelineError):
 
 
 class FetchError(PaperError):
+    """arXiv metadata or the PDF could not be fetched."""
+
     stage = "fetch"
 
 
 class PdfError(PaperError):
+    """The PDF is broken, truncated, or has no extractable text."""
+
     stage = "extract"
 
 
 class SummariseError(PaperError):
+    """The model gave no usable answer for the paper."""
+
     stage = "summarise"

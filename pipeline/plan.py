@@ -10,6 +10,7 @@ from pipeline.store import sha256_file
 
 
 def pdf_cache_path(config: Config, paper_id: str, version: int) -> Path:
+    """Where the PDF of one version of a paper is cached."""
     return config.cache_dir / "pdf" / f"{paper_id}v{version}.pdf"
 
 

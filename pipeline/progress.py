@@ -25,17 +25,21 @@ class Progress:
         self._line = ""
 
     def stage(self, text: str) -> None:
+        """Announce a stage of the run (one line)."""
         self._say(text)
 
     def start(self, total: int) -> None:
+        """Begin counting `total` papers."""
         with self._lock:
             self.total, self.finished = total, 0
         self._say(f"{total} papers to summarise")
 
     def update(self, paper_id: str, text: str) -> None:
+        """Show what a paper is doing now (overwritten on a terminal)."""
         self._say(f"{paper_id}: {text}", transient=True)
 
     def finish(self, paper_id: str, status: str, reason: str) -> None:
+        """Record a paper's outcome (done, failed, skipped ...) and why."""
         with self._lock:
             if status != "skipped":
                 self.finished += 1
@@ -58,6 +62,7 @@ class Progress:
                 logger.log(level, "%s%s", counter, text)
 
     def close(self) -> None:
+        """Clear the live line, if any."""
         if self.live:
             self.stream.write("\r\x1b[2K")
             self.stream.flush()

@@ -20,6 +20,7 @@ class RedactFilter(logging.Filter):
         self.secret = secret
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Replace the secret in the record's message; never drop the record."""
         message = record.getMessage()
         if self.secret in message:
             record.msg, record.args = redact(message, self.secret), None

@@ -80,6 +80,7 @@ class StateStore:
         self.tmp_dir = tmp_dir
 
     def path(self, paper_id: str) -> Path:
+        """The state file of one paper: ``data_dir / f"{ID}.json"``."""
         return self.data_dir / f"{paper_id}.json"
 
     def load(self, paper_id: str) -> dict[str, Any] | None:
@@ -91,15 +92,18 @@ class StateStore:
         return state if isinstance(state, dict) and state.get("id") == paper_id else None
 
     def save(self, state: dict[str, Any]) -> None:
+        """Write the state atomically, stamped with the schema number; unchanged: no write."""
         state = {**state, "schema": STATE_SCHEMA}
         write_if_changed(self.path(state["id"]), dumps_state(state), self.tmp_dir)
 
     def ids(self) -> list[str]:
+        """IDs of every stored paper, sorted."""
         if not self.data_dir.is_dir():
             return []
         return sorted(p.stem for p in self.data_dir.glob("*.json"))
 
     def remove(self, paper_id: str) -> None:
+        """Delete a paper's state file, if any."""
         with contextlib.suppress(FileNotFoundError):
             self.path(paper_id).unlink()
 

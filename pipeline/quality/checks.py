@@ -77,6 +77,8 @@ _NOT_ENGLISH = re.compile(r"[^\x00-\x7f\u2018\u2019\u201c\u201d\u2010-\u2014]")
 
 @dataclass(frozen=True)
 class Problem:
+    """One finding of a check about a stored summary."""
+
     check: str  # "grounding" | "language" | "form" | "copied"
     detail: str  # the offending term or text (short)
 

@@ -107,6 +107,7 @@ class Spacer:
         self._lock = threading.Lock()
 
     def wait(self) -> None:
+        """Sleep until `delay` seconds have passed since the previous request."""
         with self._lock:
             if self._last is not None:
                 remaining = self.delay - (self.clock() - self._last)

@@ -170,6 +170,7 @@ def detect_headings(paragraphs: list[str]) -> list[tuple[int, Heading]]:
 
 
 def is_appendix(heading: Heading) -> bool:
+    """An appendix marker ("Appendix") or a lettered heading ("A. Proofs")."""
     return heading.kind in ("marker", "lettered")
 
 
