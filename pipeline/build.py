@@ -131,7 +131,9 @@ class Build:
         states = {p.id: self.store.load(p.id) for p in self.config.papers}
         take_back = frozenset(self.options.only) if self.options.take_back else frozenset()
         renderer = Renderer(self.config, self.store, take_back)
-        rendered = renderer.render({k: v for k, v in states.items() if v})
+        failed = {o.paper_id: o.reason for o in self.report.outcomes if o.status == "failed"}
+        pending = {k: m.to_dict() for k, m in metas.items()}
+        rendered = renderer.render({k: v for k, v in states.items() if v}, pending, failed)
         self.report.render.written += rendered.written
         self.report.render.kept += rendered.kept
         self.report.render.removed += rendered.removed
@@ -205,11 +207,11 @@ class Build:
         try:
             self._summarise(paper, meta, reason, states[paper.id])
         except PaperError as exc:
-            self._fail(paper.id, exc.stage, exc.reason)
+            self._fail(paper.id, exc.stage, exc.reason, meta=meta)
         except Exception as exc:  # one paper's surprise never stops the others
             logger.debug("%s: unexpected error", paper.id, exc_info=True)
             reason = redact(f"unexpected {type(exc).__name__}: {exc}", self.api_key)
-            self._fail(paper.id, "paper", reason)
+            self._fail(paper.id, "paper", reason, meta=meta)
 
     # -- one paper ------------------------------------------------------------------------------
 
@@ -290,11 +292,16 @@ class Build:
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
-    def _fail(self, paper_id: str, stage: str, reason: str, save: bool = True) -> None:
-        """Record a failure: the previous summary and files stay; the next build retries it."""
+    def _fail(
+        self, paper_id: str, stage: str, reason: str, save: bool = True, meta: Meta | None = None
+    ) -> None:
+        """Record a failure: the previous summary and files stay; the next build retries it.
+        A paper that never had a summary is stored with its metadata, so its row says why."""
         self._outcome(paper_id, "failed", reason)
         state = self.store.load(paper_id) if save else None
-        if state is not None:  # nothing stored yet: "no summary" already makes it stale
+        if state is None and save and meta is not None:
+            state = {"id": paper_id, "meta": meta.to_dict(), "summary": None}
+        if state is not None:  # "no summary" keeps it stale: the next build retries it
             state["last_error"] = {"stage": stage, "reason": reason}
             self.store.save(state)
 

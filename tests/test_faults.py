@@ -621,7 +621,13 @@ def test_next_build_retries_exactly_the_failed_papers(
     stderr = err(capsys)
     assert sorted(line.split(": ")[1] for line in failed_lines(stderr)) == [MOE, V2]
     assert "build: 1 done, 0 skipped, 2 failed" in stderr
-    assert not (project.output / "data" / f"{MOE}.json").exists()  # never had a summary
+    readme = (project.output / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("| ") and "arxiv.org" in line]
+    assert len(rows) == 3  # every listed paper keeps its row
+    for paper_id in (MOE, V2):  # the failed rows say why and link no details
+        (row,) = [r for r in rows if f"abs/{paper_id})" in r]
+        assert "⚠️ 摘要生成失败：" in row and "[details]" not in row
+    numbers_before = [r.split(" | ")[0] + r.split(" | ")[4] for r in rows]
     requests, pdfs = len(project.llm.bodies), len(project.arxiv.pdf_calls)
 
     project.llm.responder = project.llm.default
@@ -630,6 +636,10 @@ def test_next_build_retries_exactly_the_failed_papers(
     titles = sorted(t for t in project.llm.titles()[requests:])
     assert titles == sorted([TITLE[V2], TITLE[MOE]])
     assert project.arxiv.pdf_calls[pdfs:] == [f"/pdf/{V2}v5"]  # MoE's PDF was cached
+    readme = (project.output / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("| ") and "arxiv.org" in line]
+    assert [r.split(" | ")[0] + r.split(" | ")[4] for r in rows] == numbers_before  # no renumbering
+    assert all("[details]" in r and "摘要生成失败" not in r for r in rows)
 
     assert project.run("build") == 0
     assert "build: 0 done, 3 skipped, 0 failed" in err(capsys)

@@ -222,7 +222,8 @@ def test_english_twice_fails_the_paper_and_keeps_the_rest(
         "bullets[1].text is not in Chinese (CJK share 0.00, need >= 0.50); "
         "bullets[2].text is not in Chinese (CJK share 0.00, need >= 0.50); and 9 more\n"
     ) in err
-    assert not (project.output / "data" / f"{V2}.json").exists()
+    stored = json.loads((project.output / "data" / f"{V2}.json").read_text(encoding="utf-8"))
+    assert stored["summary"] is None and stored["last_error"]["stage"] == "summarise"
     assert len(project.llm.bodies) == 4
 
 

@@ -645,7 +645,7 @@ def test_a_crash_outside_a_paper_is_one_redacted_line(
     monkeypatch: pytest.MonkeyPatch,
     flags: tuple[str, ...],
 ) -> None:
-    def broken(self: object, states: object) -> None:
+    def broken(self: object, *args: object) -> None:
         raise RuntimeError(f"render failed near {API_KEY}")
 
     monkeypatch.setattr("pipeline.publish.render.Renderer.render", broken)

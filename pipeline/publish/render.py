@@ -42,10 +42,48 @@ def detail_name(number: int, paper: PaperConfig, version: int) -> str:
     return f"{number:02d}-{paper.slug}.{paper.id}v{version}.md"
 
 
-def renderable(config: Config, states: dict[str, dict[str, Any]]) -> list[tuple[PaperConfig, dict]]:
-    """Papers with a summary, in README order: date of the version in use, then ID."""
-    rows = [(p, states[p.id]) for p in config.papers if states.get(p.id, {}).get("summary")]
-    return sorted(rows, key=lambda r: (r[1]["meta"]["updated"], r[0].id))
+PENDING = "⏳ 摘要待生成"
+FAILED = "⚠️ 摘要生成失败："
+REASON_CHARS = 60  # a failed row's reason is cut to this many characters
+
+
+def renderable(
+    config: Config, states: dict[str, dict[str, Any]], metas: dict[str, dict] | None = None
+) -> list[tuple[PaperConfig, dict]]:
+    """Every listed paper, in README order: date of the version in use, then ID. A paper with
+    no stored state gets one from this run's metadata, or only its ID (dated last)."""
+    rows = []
+    for paper in config.papers:
+        state = states.get(paper.id)
+        if not state or not state.get("meta"):
+            meta = (metas or {}).get(paper.id) or {"id": paper.id, "title": paper.id}
+            state = {"id": paper.id, "meta": meta, "summary": None}
+        rows.append((paper, state))
+    return sorted(rows, key=lambda r: (r[1]["meta"].get("updated") or "9999", r[0].id))
+
+
+def no_summary_text(state: dict[str, Any], failed: dict[str, str], paper_id: str) -> str:
+    """Why a paper has no summary: pending, or failed with a short reason."""
+    reason = (state.get("last_error") or {}).get("reason") or failed.get(paper_id)
+    if not reason:
+        return PENDING
+    reason = " ".join(str(reason).split())
+    if len(reason) > REASON_CHARS:
+        reason = reason[: REASON_CHARS - 1] + "…"
+    return FAILED + reason
+
+
+def _pending_row(number: int, paper: PaperConfig, state: dict[str, Any], why: str) -> dict:
+    meta = state["meta"]
+    return {
+        "id": paper.id,
+        "title": meta.get("title") or paper.id,
+        "number": number,
+        "date": (meta.get("updated") or "").replace("-", ""),
+        "project": paper.project,
+        "notes": [],
+        "no_summary": why,
+    }
 
 
 def _row(number: int, paper: PaperConfig, state: dict[str, Any], detail_path: str) -> dict:
@@ -59,6 +97,7 @@ def _row(number: int, paper: PaperConfig, state: dict[str, Any], detail_path: st
         "notes": paper.notes,
         "mark": (FLAG_MARK if flagged and FLAG_MARK not in paper.mark else "") + paper.mark,
         "detail_path": detail_path,
+        "no_summary": "",
         "abstract": summary["abstract"],
         "bullets": summary["bullets"],
         "detail": summary.get("detail", []),
@@ -82,10 +121,20 @@ class Renderer:
         self.env = environment()
         self.tmp_dir = store.tmp_dir
 
-    def render(self, states: dict[str, dict[str, Any]]) -> RenderReport:
+    def render(
+        self,
+        states: dict[str, dict[str, Any]],
+        metas: dict[str, dict] | None = None,
+        failed: dict[str, str] | None = None,
+    ) -> RenderReport:
+        """Write README.md and the detail files; every listed paper has its row and section."""
         report = RenderReport()
         rows = []
-        for number, (paper, state) in enumerate(renderable(self.config, states), start=1):
+        for number, (paper, state) in enumerate(renderable(self.config, states, metas), start=1):
+            if not state.get("summary"):
+                why = no_summary_text(state, failed or {}, paper.id)
+                rows.append(_pending_row(number, paper, state, why))
+                continue
             rel = self._detail(number, paper, state, report)
             rows.append(_row(number, paper, state, rel))
         readme = self.env.get_template("readme.md.j2").render(
