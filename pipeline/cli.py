@@ -14,6 +14,56 @@ from pipeline.errors import ConfigError, LockError, PipelineError
 from pipeline.redact import RedactFilter
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+
+TOOL = """Keep a Chinese reading list of arXiv papers up to date.
+
+List papers in config.toml; `build` fetches each paper's metadata and PDF from arXiv, asks an
+LLM on an OpenAI-compatible endpoint for a Chinese summary of the paper's own text, and writes
+output/README.md (a table and three bullets per paper) plus one detail file per paper.
+Run again, it redoes only what changed."""
+EXAMPLES = """examples:
+  DEEPSEEK_API_KEY=sk-... python -m pipeline build      # the nightly refresh
+  python -m pipeline build --only 2405.04434 --force   # regenerate one paper
+  python -m pipeline status                            # what is done, what would be redone
+
+exit codes: 0 all done; 1 some papers failed (the rest are written); 2 bad usage, config or
+environment; 3 another build holds the lock."""
+COMMANDS = {
+    "build": (
+        "Fetch, summarise and render the list: only the papers whose inputs changed.",
+        "example: python -m pipeline build --only 2401.02954 --force",
+    ),
+    "status": (
+        "One line per paper: ID, version, summarised or not, and why it would be redone.",
+        "example: python -m pipeline status --config config.toml",
+    ),
+    "check": (
+        "Check the stored summaries: form, language, copied text, grounding in the paper.",
+        "example: python -m pipeline check",
+    ),
+    "import": (
+        "Adopt an existing list in the reference README format: writes a new config.toml and "
+        "stores its summaries as written by a person (no network, no tokens).",
+        "example: python -m pipeline import README.md --config new/config.toml",
+    ),
+}
+
+
+def _command(
+    sub: argparse._SubParsersAction, name: str, common: argparse.ArgumentParser
+) -> argparse.ArgumentParser:
+    """A subcommand with its description and example."""
+    description, epilog = COMMANDS[name]
+    return sub.add_parser(
+        name,
+        parents=[common],
+        help=description.split(":")[0].rstrip("."),
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 logger = logging.getLogger("pipeline")
 
 
@@ -24,9 +74,14 @@ def _parser() -> argparse.ArgumentParser:
     verbosity.add_argument("-q", "--quiet", action="store_true", help="only errors and the summary")
     verbosity.add_argument("-v", "--verbose", action="store_true", help="debug logs, tracebacks")
 
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline",
+        description=TOOL,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    build = sub.add_parser("build", parents=[common], help="fetch, summarise and render")
+    build = _command(sub, "build", common)
     build.add_argument("--only", nargs="+", metavar="ID", default=[], help="only these papers")
     build.add_argument("--force", action="store_true", help="redo summaries even if unchanged")
     build.add_argument("--offline", action="store_true", help="no network: re-render stored state")
@@ -37,9 +92,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --only: overwrite those papers' hand-edited detail files",
     )
-    sub.add_parser("status", parents=[common], help="one line per paper")
-    sub.add_parser("check", parents=[common], help="check the stored summaries")
-    imp = sub.add_parser("import", parents=[common], help="adopt an existing README list")
+    _command(sub, "status", common)
+    _command(sub, "check", common)
+    imp = _command(sub, "import", common)
     imp.add_argument("readme", type=Path, help="README.md in the reference format")
     return parser
 
