@@ -132,7 +132,7 @@ class Build:
         take_back = frozenset(self.options.only) if self.options.take_back else frozenset()
         renderer = Renderer(self.config, self.store, take_back)
         failed = {o.paper_id: o.reason for o in self.report.outcomes if o.status == "failed"}
-        pending = {k: m.to_dict() for k, m in metas.items()}
+        pending = {k: m.to_dict() for k, m in metas.items() if not states.get(k)}
         rendered = renderer.render({k: v for k, v in states.items() if v}, pending, failed)
         self.report.render.written += rendered.written
         self.report.render.kept += rendered.kept
