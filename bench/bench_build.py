@@ -63,6 +63,7 @@ REFERENCE = [
 ]  # fmt: skip
 
 HEAVY_MODULES = ("openai", "pypdf", "httpx2")
+EXTRACT_WORKERS = 2  # the build's extraction processes on this two-core machine
 
 
 # -- servers and projects -----------------------------------------------------------------------
@@ -127,18 +128,25 @@ class Run:
     cpu: float  # user + system seconds of the build and its extraction workers
     maxrss_mb: float  # ru_maxrss: the largest process of the run (the build or a worker)
     hwm_mb: float  # VmHWM of the build process itself (0 where /proc is missing)
+    own_cpu: float  # user + system seconds of the build process alone, without its workers
     stderr: str
     started: float  # monotonic start
 
 
-def _watch_hwm(pid: int, out: list[float], done: threading.Event) -> None:
-    """Keep the last VmHWM (peak RSS so far) of `pid` seen before it exits."""
-    status = Path(f"/proc/{pid}/status")
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _watch(pid: int, hwm: list[float], own_cpu: list[float], done: threading.Event) -> None:
+    """Keep the last VmHWM (peak RSS so far) and the last own CPU time (utime + stime, its
+    workers not included) of `pid` seen before it exits."""
+    status, stat = Path(f"/proc/{pid}/status"), Path(f"/proc/{pid}/stat")
     while not done.is_set():
         try:
             for line in status.read_text().splitlines():
                 if line.startswith("VmHWM:"):
-                    out.append(int(line.split()[1]) / 1024)
+                    hwm.append(int(line.split()[1]) / 1024)
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            own_cpu.append((int(fields[11]) + int(fields[12])) / TICKS)
         except (OSError, ValueError, IndexError):
             return
         done.wait(0.02)
@@ -151,11 +159,12 @@ def run_build(project: Path, *args: str, python_flags: tuple[str, ...] = ()) -> 
     cmd = [sys.executable, *python_flags, "-m", "pipeline", "build", *args]
     err_path = project / "build.stderr"
     hwm: list[float] = []
+    own: list[float] = []
     done = threading.Event()
     with open(err_path, "w") as err, open(os.devnull, "w") as out:
         started = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=project, env=env, stdout=out, stderr=err)
-        watcher = threading.Thread(target=_watch_hwm, args=(proc.pid, hwm, done), daemon=True)
+        watcher = threading.Thread(target=_watch, args=(proc.pid, hwm, own, done), daemon=True)
         watcher.start()
         _, status, usage = os.wait4(proc.pid, 0)  # this child's rusage, workers included
         wall = time.monotonic() - started
@@ -167,7 +176,8 @@ def run_build(project: Path, *args: str, python_flags: tuple[str, ...] = ()) -> 
         sys.exit(f"build {' '.join(args)} failed with exit code {proc.returncode}:\n{stderr}")
     cpu = usage.ru_utime + usage.ru_stime
     peak = hwm[-1] if hwm else 0.0  # VmHWM only grows: the last reading is the peak
-    return Run(wall, cpu, usage.ru_maxrss / 1024, peak, stderr, started)
+    own_cpu = own[-1] if own else 0.0
+    return Run(wall, cpu, usage.ru_maxrss / 1024, peak, own_cpu, stderr, started)
 
 
 def imported_heavy(stderr: str) -> list[str]:
@@ -198,6 +208,87 @@ def render_seconds(project: Path) -> float:
     return elapsed
 
 
+# -- the floor ----------------------------------------------------------------------------------
+
+
+def _warm_worker() -> None:
+    """Run in each floor worker before timing: import pypdf and the clean-up."""
+    import pipeline.text.extract as extract
+
+    extract.extract_text  # noqa: B018 - the import is the point
+
+
+def extraction_floor() -> float:
+    """Wall seconds of pypdf (+ the build's clean-up) over the six fixture PDFs on two warm
+    worker processes, largest first: what no build on this machine can beat."""
+    from concurrent.futures import ProcessPoolExecutor, wait
+    from multiprocessing import get_context
+
+    from pipeline.text.extract import extract_clean
+
+    pdfs = sorted(FIXTURE_PDFS.glob("*.pdf"), key=lambda p: p.stat().st_size, reverse=True)
+    ctx = get_context("spawn")
+    with ProcessPoolExecutor(EXTRACT_WORKERS, mp_context=ctx, initializer=_warm_worker) as pool:
+        wait([pool.submit(_warm_worker) for _ in range(EXTRACT_WORKERS * 2)])
+        started = time.monotonic()
+        wait([pool.submit(extract_clean, pdf) for pdf in pdfs])
+        return time.monotonic() - started
+
+
+def startup_seconds() -> float:
+    """Wall seconds of `python -m pipeline --help`: interpreter and CLI start-up (best of 3)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "pipeline", "--help"]
+    best = float("inf")
+    for _ in range(3):
+        started = time.monotonic()
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
+        best = min(best, time.monotonic() - started)
+    return best
+
+
+def extraction_cpu() -> float:
+    """CPU seconds of the extraction alone, one PDF after another in this process."""
+    from pipeline.text.extract import extract_clean
+
+    started = time.process_time()
+    for pdf in sorted(FIXTURE_PDFS.glob("*.pdf")):
+        extract_clean(pdf)
+    return time.process_time() - started
+
+
+@dataclass
+class Floor:
+    extraction: float
+    startup: float
+    latency: float
+
+    @property
+    def total(self) -> float:
+        return self.extraction + self.latency + self.startup
+
+
+def measure_floor(latency: float, repeat: int, rows: Rows) -> Floor:
+    """The floor of a cold build of the twelve, measured now, on this machine (best of
+    `repeat`, as the cold build is)."""
+    extraction = min(extraction_floor() for _ in range(repeat))
+    floor = Floor(extraction, startup_seconds(), latency)
+    rows.append(
+        (
+            f"floor: pypdf over the 6 fixture PDFs, 2 workers, largest first (best of {repeat})",
+            f"{floor.extraction:.2f} s",
+        )
+    )
+    rows.append(("floor: CLI start-up (python -m pipeline --help)", f"{floor.startup:.2f} s"))
+    rows.append(
+        (
+            f"floor: extraction + start-up + one model latency ({latency:g} s)",
+            f"{floor.total:.2f} s",
+        )
+    )
+    return floor
+
+
 # -- the scenarios ------------------------------------------------------------------------------
 
 Rows = list[tuple[str, str]]
@@ -217,7 +308,14 @@ def requests_made(arxiv: FakeArxiv, llm: FakeLLM, before: Counts) -> str:
     return f"{after.api - before.api} / {after.pdf - before.pdf} / {after.llm - before.llm}"
 
 
-def reference_cold(arxiv: FakeArxiv, llm: TimedLLM, jobs: int | None, repeat: int, rows: Rows):
+def reference_cold(
+    arxiv: FakeArxiv,
+    llm: TimedLLM,
+    jobs: int | None,
+    repeat: int,
+    rows: Rows,
+    floor: Floor | None = None,
+) -> None:
     """Cold builds of the twelve reference papers, each in a fresh project folder and cache."""
     papers = [(i, project, slug) for i, _, _, project, slug, _ in REFERENCE]
     label = f"--jobs {jobs}" if jobs else "llm.concurrency 4 (default)"
@@ -238,6 +336,8 @@ def reference_cold(arxiv: FakeArxiv, llm: TimedLLM, jobs: int | None, repeat: in
     best, first, last, made = runs[0]
     walls = ", ".join(f"{r[0].wall:.2f}" for r in runs)
     rows.append((f"12 papers cold, {label}: wall (best of {repeat})", f"{best.wall:.2f} s"))
+    if floor is not None:
+        rows.append((f"  ratio to the floor {floor.total:.2f} s", f"{best.wall / floor.total:.3f}"))
     rows.append(
         (f"  ratio to sequential 12 x 3 s = {sequential:.0f} s", f"{best.wall / sequential:.3f}")
     )
@@ -245,6 +345,7 @@ def reference_cold(arxiv: FakeArxiv, llm: TimedLLM, jobs: int | None, repeat: in
         rows.append(("  all runs", f"{walls} s"))
     rows.append(("  first / last model request sent at", f"{first:.2f} s / {last:.2f} s"))
     rows.append(("  CPU (build + extraction workers)", f"{best.cpu:.1f} s"))
+    rows.append(("  CPU of the build process alone (no workers)", f"{best.own_cpu:.1f} s"))
     rows.append(("  arXiv API / PDF / model requests", made))
     rows.append(
         (
@@ -348,7 +449,11 @@ def main() -> int:
     with FakeArxiv(reference_papers()) as arxiv, TimedLLM(args.latency) as llm:
         assert isinstance(arxiv, FakeArxiv) and isinstance(llm, TimedLLM)
         rows.append(("model latency (fake server sleeps)", f"{args.latency:g} s per request"))
-        reference_cold(arxiv, llm, 12, args.repeat, rows)
+        rows.append(
+            ("extraction CPU of the 6 fixture PDFs, one after another", f"{extraction_cpu():.2f} s")
+        )
+        floor = measure_floor(args.latency, args.repeat, rows)
+        reference_cold(arxiv, llm, 12, args.repeat, rows, floor)
         reference_cold(arxiv, llm, None, 1, rows)
         reference_warm(arxiv, llm, rows)
         if args.papers:

@@ -101,6 +101,7 @@ class Build:
         self.prompt_sha = prompt_hash()
         self._arxiv = arxiv_client
         self._summariser: Summariser | None = None
+        self._preparing: threading.Thread | None = None
         self._extractor: Extractor | None = None
         self._lock = threading.Lock()
         self._client_lock = threading.Lock()  # held while the model client is imported (~0.5 s)
@@ -121,6 +122,8 @@ class Build:
     def _run(self) -> None:
         selected = self._selected()
         states = {p.id: self.store.load(p.id) for p in self.config.papers}
+        if self._surely_work(selected, states):  # while arXiv answers
+            self._get_ready()
         metas = self._metadata(selected, states)
         work = self._plan(selected, states, metas)
         if self.options.dry_run:
@@ -137,6 +140,13 @@ class Build:
         self.report.render.written += rendered.written
         self.report.render.kept += rendered.kept
         self.report.render.removed += rendered.removed
+
+    def _surely_work(self, selected: list[PaperConfig], states: dict[str, dict | None]) -> bool:
+        """Whether some paper will be summarised whatever arXiv answers (forced, or never
+        summarised): then the extraction workers can start before the metadata arrives."""
+        if self.options.offline or self.options.dry_run:
+            return False
+        return self.options.force or any(not (states[p.id] or {}).get("summary") for p in selected)
 
     def _selected(self) -> list[PaperConfig]:
         if not self.options.only:
@@ -193,14 +203,13 @@ class Build:
         if not work:
             return
         self.progress.start(len(work))
+        self._get_ready()
         workers = min(len(work), 2 * (self.options.jobs or self.config.llm.concurrency) + 4, 32)
-        # import the model client while the first PDFs download and extract, not after
-        preparing = threading.Thread(target=self._prepare_summariser, name="model-client")
-        preparing.start()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="paper") as pool:
             for paper, meta, reason in work:
                 pool.submit(self._one, paper, meta, reason, states)
-        preparing.join()
+        if self._preparing is not None:
+            self._preparing.join()
         self.report.pdf_requests = self.arxiv.pdf_requests if self._arxiv else 0
 
     def _one(self, paper: PaperConfig, meta: Meta, reason: str, states: dict) -> None:
@@ -324,6 +333,14 @@ class Build:
         if self._arxiv is None:
             self._arxiv = ArxivClient(self.config.arxiv)
         return self._arxiv
+
+    def _get_ready(self) -> None:
+        """Start the extraction workers and import the model client in the background, before
+        the first PDF arrives rather than after (once per build)."""
+        self.extractor.warm()
+        if self._preparing is None:
+            self._preparing = threading.Thread(target=self._prepare_summariser, name="model-client")
+            self._preparing.start()
 
     def _prepare_summariser(self) -> None:
         try:

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import multiprocessing
 import os
@@ -24,6 +26,17 @@ log = logging.getLogger(__name__)
 
 STARTUP_SECONDS = 120.0  # a generous limit for a spawned worker to take up a document
 _SAFE_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,127}")
+_PAGE = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
+
+
+def extraction_cost(path: Path) -> float:
+    """A cheap estimate of how long pypdf takes on `path`: its page objects when they are
+    visible in the file, else its size in 50 kB units (pages in object streams are hidden)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return 0.0
+    return float(len(_PAGE.findall(data)) or len(data) / 50_000)
 
 
 def _serve(conn: Connection) -> None:
@@ -31,6 +44,12 @@ def _serve(conn: Connection) -> None:
     ("error", message); stop when the pipe closes."""
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings would go to stderr
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    import pypdf  # noqa: F401 - imported before "ready", so a document's turn starts the work
+
+    try:
+        conn.send(("ready", ""))
+    except OSError:
+        return
     while True:
         try:
             target, path = conn.recv()
@@ -56,6 +75,7 @@ class _Worker:
         self.process = process
         self.conn = conn
         self.documents = 0
+        self.ready = False  # its ("ready", "") message was read
 
 
 class Extractor:
@@ -65,8 +85,10 @@ class Extractor:
     A worker process serves one document after another (starting a Python process and importing
     pypdf costs more than extracting a short paper); it is killed when a document runs over the
     time limit, and replaced after `DOCUMENTS_PER_WORKER` documents so that its memory stays
-    bounded. Thread-safe. `_target` (a picklable module-level function ``Path -> str``) replaces
-    the work done in the worker; it exists for tests.
+    bounded. `warm()` starts the workers ahead of the first document. When more documents wait
+    than workers are free, the costliest goes first (`extraction_cost`), so the last one to
+    finish is a short one. Thread-safe. `_target` (a picklable module-level function
+    ``Path -> str``) replaces the work done in the worker; it exists for tests.
     """
 
     DOCUMENTS_PER_WORKER = 50
@@ -83,8 +105,12 @@ class Extractor:
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.timeout_seconds = timeout_seconds
         self._target = _target
-        self._slots = threading.BoundedSemaphore(self.workers)
         self._guard = threading.Lock()
+        self._turns = threading.Condition(self._guard)  # waiting documents, free slots, workers
+        self._waiting: list[tuple[float, int]] = []  # heap of (-cost, arrival)
+        self._arrivals = itertools.count()
+        self._free = self.workers
+        self._starting = 0  # workers started by warm() that have not said "ready" yet
         self._locks: dict[str, threading.Lock] = {}
         self._children: set[multiprocessing.process.BaseProcess] = set()  # live workers
         self._idle: list[_Worker] = []
@@ -127,8 +153,36 @@ class Extractor:
             log.warning("%s: unreadable text cache, extracting again (%s)", cache, exc)
             return None
 
+    def warm(self) -> None:
+        """Start the worker processes now, in the background, so that the first documents find
+        them ready; a no-op when they are started already."""
+        with self._guard:
+            wanted = self.workers - len(self._children)
+            if self._closed or wanted <= 0:
+                return
+            workers = [self._spawn() for _ in range(wanted)]
+            self._starting += len(workers)
+        for worker in workers:
+            threading.Thread(target=self._await_ready, args=(worker,), daemon=True).start()
+
+    def _await_ready(self, worker: _Worker) -> None:
+        """Background: wait for a warmed worker's "ready", then offer it to the documents."""
+        try:
+            worker.ready = worker.conn.poll(STARTUP_SECONDS) and worker.conn.recv()[0] == "ready"
+        except (EOFError, OSError):
+            worker.ready = False
+        with self._turns:
+            self._starting -= 1
+            if worker.ready and not self._closed:
+                self._idle.append(worker)
+                worker = None
+            self._turns.notify_all()
+        if worker is not None:
+            self._reap(worker)
+
     def _run(self, path: Path) -> str:
-        with self._slots:
+        self._acquire(path)
+        try:
             worker = self._take(path)
             try:
                 self._send(worker, path)
@@ -138,9 +192,41 @@ class Extractor:
                 raise
             worker.documents += 1
             self._give_back(worker)
-            if status != "ok":
-                raise ExtractError(payload)
-            return payload
+        finally:
+            self._release()
+        if status != "ok":
+            raise ExtractError(payload)
+        return payload
+
+    def _acquire(self, path: Path) -> None:
+        """Wait for this document's turn: a free slot, no costlier document waiting, and a ready
+        worker (or none still starting, in which case `_take` starts one)."""
+        ticket = (-extraction_cost(path), next(self._arrivals))
+        with self._turns:
+            heapq.heappush(self._waiting, ticket)
+            try:
+                self._turns.wait_for(
+                    lambda: (
+                        self._closed
+                        or (
+                            self._free > 0
+                            and self._waiting[0] == ticket
+                            and (bool(self._idle) or self._starting == 0)
+                        )
+                    )
+                )
+            finally:
+                self._waiting.remove(ticket)
+                heapq.heapify(self._waiting)
+                self._turns.notify_all()
+            if self._closed:
+                raise ExtractError(f"{path}: extractor is closed")
+            self._free -= 1
+
+    def _release(self) -> None:
+        with self._turns:
+            self._free += 1
+            self._turns.notify_all()
 
     def _take(self, path: Path) -> _Worker:
         """An idle worker, or a new one."""
@@ -153,11 +239,15 @@ class Extractor:
                     return worker
                 self._children.discard(worker.process)
                 worker.conn.close()
-            context = multiprocessing.get_context("spawn")
-            conn, child_conn = context.Pipe(duplex=True)
-            child = context.Process(target=_serve, args=(child_conn,), daemon=True)
-            child.start()
-            self._children.add(child)
+            return self._spawn()
+
+    def _spawn(self) -> _Worker:
+        """Start one worker process (the caller holds `_guard`)."""
+        context = multiprocessing.get_context("spawn")
+        conn, child_conn = context.Pipe(duplex=True)
+        child = context.Process(target=_serve, args=(child_conn,), daemon=True)
+        child.start()
+        self._children.add(child)
         child_conn.close()
         return _Worker(child, conn)
 
@@ -181,9 +271,11 @@ class Extractor:
         """The worker's answer; the time limit counts from when it starts the document, so a
         busy machine that is slow to start a worker process does not time a document out."""
         try:
-            if not worker.conn.poll(max(STARTUP_SECONDS, self.timeout_seconds)):
-                raise ExtractError(f"{path}: extraction process did not start")
-            worker.conn.recv()  # ("started", "")
+            while True:  # a new worker says ("ready", "") first, then ("started", "")
+                if not worker.conn.poll(max(STARTUP_SECONDS, self.timeout_seconds)):
+                    raise ExtractError(f"{path}: extraction process did not start")
+                if worker.conn.recv()[0] == "started":
+                    break
             if not worker.conn.poll(self.timeout_seconds):
                 raise ExtractError(f"{path}: timed out after {self.timeout_seconds:g} s")
             return worker.conn.recv()
@@ -212,6 +304,7 @@ class Extractor:
         and later calls fail."""
         with self._guard:
             self._closed = True
+            self._turns.notify_all()
             idle, self._idle = self._idle, []
             busy = [c for c in self._children if all(c is not w.process for w in idle)]
         for worker in idle:
