@@ -195,7 +195,7 @@ def render_seconds(project: Path) -> float:
     """Time one in-process render of the stored state (what a warm refresh ends with)."""
     from pipeline.config import load_config
     from pipeline.publish.render import Renderer
-    from pipeline.store import StateStore
+    from pipeline.state import StateStore
 
     config = load_config(project / "config.toml")
     store = StateStore(config.data_dir, tmp_dir=config.cache_dir / "tmp")

@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +19,9 @@ from pipeline.publish.render import Renderer, RenderReport
 from pipeline.quality.checks import unsupported_concepts, unsupported_terms
 from pipeline.quality.grounding import GroundingIndex
 from pipeline.redact import redact
-from pipeline.sources.arxiv import ArxivClient, Meta
-from pipeline.store import StateStore, build_lock, remove_stale_temps, sha256_bytes, sha256_file
+from pipeline.sources.arxiv import ArxivClient
+from pipeline.state import InputInfo, Meta, PaperState, StateStore, Summary, Usage, with_error
+from pipeline.store import build_lock, remove_stale_temps, sha256_bytes, sha256_file
 
 if TYPE_CHECKING:
     from pipeline.llm.summarise import Summariser
@@ -135,7 +136,7 @@ class Build:
         take_back = frozenset(self.options.only) if self.options.take_back else frozenset()
         renderer = Renderer(self.config, self.store, take_back)
         failed = {o.paper_id: o.reason for o in self.report.outcomes if o.status == "failed"}
-        pending = {k: m.to_dict() for k, m in metas.items() if not states.get(k)}
+        pending = {k: m for k, m in metas.items() if not states.get(k)}
         rendered = renderer.render({k: v for k, v in states.items() if v}, pending, failed)
         self.report.render.written += rendered.written
         self.report.render.kept += rendered.kept
@@ -155,10 +156,10 @@ class Build:
         return [p for p in self.config.papers if p.id in wanted]
 
     def _metadata(
-        self, selected: list[PaperConfig], states: dict[str, dict | None]
+        self, selected: list[PaperConfig], states: dict[str, PaperState | None]
     ) -> dict[str, Meta]:
         if self.options.offline:
-            return {p.id: Meta.from_dict(s["meta"]) for p in selected if (s := states[p.id])}
+            return {p.id: s.meta for p in selected if (s := states[p.id])}
         self.progress.stage(f"asking arXiv about {len(selected)} papers")
         metas, errors = self.arxiv.metadata(selected)
         self.report.api_requests = self.arxiv.api_requests
@@ -166,18 +167,21 @@ class Build:
             self._fail(paper_id, "metadata", reason, save=not self.options.dry_run)
         for paper_id, meta in metas.items():
             state = states[paper_id]
-            if self.options.dry_run or not state or state["meta"]["version"] != meta.version:
+            if self.options.dry_run or not state or state.meta.version != meta.version:
                 continue
-            stale_error = (state.get("last_error") or {}).get("stage") == "metadata"
-            if state["meta"] != meta.to_dict() or stale_error:
+            stale_error = state.last_error is not None and state.last_error.stage == "metadata"
+            if state.meta != meta or stale_error:
                 # arXiv corrected its metadata, or answered again after failing: keep it current
-                state["meta"] = meta.to_dict()
-                state["last_error"] = None if stale_error else state.get("last_error")
+                state.meta = meta
+                state.last_error = None if stale_error else state.last_error
                 self.store.save(state)
         return metas
 
     def _plan(
-        self, selected: list[PaperConfig], states: dict[str, dict | None], metas: dict[str, Meta]
+        self,
+        selected: list[PaperConfig],
+        states: dict[str, PaperState | None],
+        metas: dict[str, Meta],
     ) -> list[tuple[PaperConfig, Meta, str]]:
         work = []
         for paper in selected:
@@ -199,7 +203,9 @@ class Build:
                 self._outcome(paper.id, "skipped", "up to date")
         return work
 
-    def _work(self, work: list[tuple[PaperConfig, Meta, str]], states: dict) -> None:
+    def _work(
+        self, work: list[tuple[PaperConfig, Meta, str]], states: dict[str, PaperState | None]
+    ) -> None:
         if not work:
             return
         self.progress.start(len(work))
@@ -212,7 +218,9 @@ class Build:
             self._preparing.join()
         self.report.pdf_requests = self.arxiv.pdf_requests if self._arxiv else 0
 
-    def _one(self, paper: PaperConfig, meta: Meta, reason: str, states: dict) -> None:
+    def _one(
+        self, paper: PaperConfig, meta: Meta, reason: str, states: dict[str, PaperState | None]
+    ) -> None:
         try:
             self._summarise(paper, meta, reason, states[paper.id])
         except PaperError as exc:
@@ -224,7 +232,9 @@ class Build:
 
     # -- one paper ------------------------------------------------------------------------------
 
-    def _summarise(self, paper: PaperConfig, meta: Meta, reason: str, state: dict | None) -> None:
+    def _summarise(
+        self, paper: PaperConfig, meta: Meta, reason: str, state: PaperState | None
+    ) -> None:
         if self._deferred(paper.id):  # spent before this paper started: do not even download
             return
         pdf = pdf_cache_path(self.config, paper.id, meta.version)
@@ -244,32 +254,27 @@ class Build:
                 return
             self.progress.update(paper.id, f"asking the model ({selection.tokens} tokens)")
             answer = self.summariser.summarise(meta, selection, on_usage=self._add_usage)
-        new_state = {
-            **(state or {}),
-            "id": paper.id,
-            "meta": meta.to_dict(),
-            "summary": answer.summary,
-            "source": "llm",
-            "model": answer.model or self.config.llm.model,
-            "requested_model": self.config.llm.model,
-            "endpoint": endpoint_host(self.config.llm.base_url),
-            "prompt_sha256": self.prompt_sha,
-            "pdf_sha256": pdf_sha,
-            "text_sha256": sha256_bytes(text.encode("utf-8")),
-            "input": {
-                "tokens": selection.tokens,
-                "sections": selection.sections,
-                "omitted": selection.omitted,
-            },
-            "usage": {
-                "prompt_tokens": answer.prompt_tokens,
-                "completion_tokens": answer.completion_tokens,
-                "attempts": answer.attempts,
-            },
-            "unsupported_terms": unsupported(answer.summary, text),
-            "generated_at": now_utc().isoformat(timespec="seconds"),
-            "last_error": None,
-        }
+        new_state = replace(
+            state or PaperState(paper.id, meta),  # keeps the recorded detail file, unknown keys
+            meta=meta,
+            summary=Summary.from_dict(answer.summary),
+            source="llm",
+            model=answer.model or self.config.llm.model,
+            requested_model=self.config.llm.model,
+            endpoint=endpoint_host(self.config.llm.base_url),
+            prompt_sha256=self.prompt_sha,
+            pdf_sha256=pdf_sha,
+            text_sha256=sha256_bytes(text.encode("utf-8")),
+            input=InputInfo(selection.tokens, list(selection.sections), list(selection.omitted)),
+            usage=Usage(
+                prompt_tokens=answer.prompt_tokens,
+                completion_tokens=answer.completion_tokens,
+                attempts=answer.attempts,
+            ),
+            unsupported_terms=unsupported(answer.summary, text),
+            generated_at=now_utc().isoformat(timespec="seconds"),
+            last_error=None,
+        )
         self.store.save(new_state)
         tokens = answer.prompt_tokens + answer.completion_tokens
         self._outcome(paper.id, "done", f"{reason}; {tokens} tokens")
@@ -309,10 +314,9 @@ class Build:
         self._outcome(paper_id, "failed", reason)
         state = self.store.load(paper_id) if save else None
         if state is None and save and meta is not None:
-            state = {"id": paper_id, "meta": meta.to_dict(), "summary": None}
+            state = PaperState(paper_id, meta)
         if state is not None:  # "no summary" keeps it stale: the next build retries it
-            state["last_error"] = {"stage": stage, "reason": reason}
-            self.store.save(state)
+            self.store.save(with_error(state, stage, reason))
 
     def _outcome(self, paper_id: str, status: str, reason: str) -> None:
         with self._lock:

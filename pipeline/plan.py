@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pipeline.config import Config, PaperConfig
+from pipeline.state import PaperState
 from pipeline.store import sha256_file
 
 
@@ -17,7 +17,7 @@ def pdf_cache_path(config: Config, paper_id: str, version: int) -> Path:
 def stale_reason(
     config: Config,
     paper: PaperConfig,
-    state: dict[str, Any] | None,
+    state: PaperState | None,
     version: int | None,
     prompt_sha: str,
     force: bool = False,
@@ -28,23 +28,23 @@ def stale_reason(
     """
     if force:
         return "forced"
-    if not state or not state.get("summary"):
+    if not state or not state.summary:
         return "no summary yet"
-    if state.get("source") == "human":
+    if state.by_person:
         return None  # written by a person: only --force replaces it
-    stored = state["meta"]["version"]
+    stored = state.meta.version
     if version is not None and version != stored:
         return f"new version v{version} (had v{stored})"
     if paper.version is not None and paper.version != stored:
         return f"config pins v{paper.version} (had v{stored})"
-    if (state.get("last_error") or {}).get("stage") not in (None, "metadata"):
-        return f"failed last time ({state['last_error']['reason']})"
-    requested = state.get("requested_model") or state.get("model")
+    if state.last_error and state.last_error.stage != "metadata":
+        return f"failed last time ({state.last_error.reason})"
+    requested = state.requested_model or state.model
     if requested != config.llm.model:
         return f"model changed ({requested} -> {config.llm.model})"
-    if state.get("prompt_sha256") != prompt_sha:
+    if state.prompt_sha256 != prompt_sha:
         return "prompt templates changed"
     pdf = pdf_cache_path(config, paper.id, stored)
-    if pdf.is_file() and state.get("pdf_sha256") and sha256_file(pdf) != state["pdf_sha256"]:
+    if pdf.is_file() and state.pdf_sha256 and sha256_file(pdf) != state.pdf_sha256:
         return "PDF changed"
     return None

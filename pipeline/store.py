@@ -1,4 +1,4 @@
-"""Stored state (output/data/{ID}.json), atomic writes and the build lock."""
+"""Files: atomic writes, content hashes, the build lock (the paper state is in state.py)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,12 @@ import contextlib
 import errno
 import fcntl
 import hashlib
-import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from pipeline.errors import LockError
-
-STATE_SCHEMA = 1
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -65,47 +61,6 @@ def write_if_changed(path: Path, data: str, tmp_dir: Path | None = None) -> bool
             return False
     atomic_write(path, encoded, tmp_dir)
     return True
-
-
-def dumps_state(state: dict[str, Any]) -> str:
-    """Deterministic JSON for a state record."""
-    return json.dumps(state, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-
-
-class StateStore:
-    """The per-paper JSON records under output/data/."""
-
-    def __init__(self, data_dir: Path, tmp_dir: Path | None = None) -> None:
-        self.data_dir = data_dir
-        self.tmp_dir = tmp_dir
-
-    def path(self, paper_id: str) -> Path:
-        """The state file of one paper: ``data_dir / f"{ID}.json"``."""
-        return self.data_dir / f"{paper_id}.json"
-
-    def load(self, paper_id: str) -> dict[str, Any] | None:
-        """The stored record, or None when there is none or it is unreadable."""
-        try:
-            state = json.loads(self.path(paper_id).read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError, UnicodeDecodeError):
-            return None
-        return state if isinstance(state, dict) and state.get("id") == paper_id else None
-
-    def save(self, state: dict[str, Any]) -> None:
-        """Write the state atomically, stamped with the schema number; unchanged: no write."""
-        state = {**state, "schema": STATE_SCHEMA}
-        write_if_changed(self.path(state["id"]), dumps_state(state), self.tmp_dir)
-
-    def ids(self) -> list[str]:
-        """IDs of every stored paper, sorted."""
-        if not self.data_dir.is_dir():
-            return []
-        return sorted(p.stem for p in self.data_dir.glob("*.json"))
-
-    def remove(self, paper_id: str) -> None:
-        """Delete a paper's state file, if any."""
-        with contextlib.suppress(FileNotFoundError):
-            self.path(paper_id).unlink()
 
 
 @contextlib.contextmanager

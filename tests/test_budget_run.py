@@ -48,7 +48,9 @@ def test_usage_per_paper_and_run_totals_with_cost(
     for paper_id in TITLES:
         assert usage(project, paper_id) == {
             "prompt_tokens": 1000,
+            "cached_prompt_tokens": 0,
             "completion_tokens": 300,
+            "reasoning_tokens": 0,
             "attempts": 1,
         }
     assert project.run("build") == 0

@@ -188,7 +188,13 @@ def test_english_answer_is_repaired_once_and_provenance_is_recorded(
 
     state = state_of(project, V2)
     assert state["summary"]["abstract"] == good_answer(title_of(v2_requests[0]))["abstract"]
-    assert state["usage"] == {"prompt_tokens": 2000, "completion_tokens": 600, "attempts": 2}
+    assert state["usage"] == {
+        "prompt_tokens": 2000,
+        "cached_prompt_tokens": 0,
+        "completion_tokens": 600,
+        "reasoning_tokens": 0,
+        "attempts": 2,
+    }
     pdf = project.root / ".cache" / "pdf" / f"{V2}v5.pdf"
     pdf_sha = hashlib.sha256(pdf.read_bytes()).hexdigest()
     host = project.llm.base_url.split("//")[1].split("/")[0]

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pipeline.config import Config
 from pipeline.plan import pdf_cache_path
-from pipeline.store import StateStore, sha256_file
+from pipeline.state import PaperState, StateStore
+from pipeline.store import sha256_file
 
 if TYPE_CHECKING:
     from pipeline.text.pool import Extractor
 
 
-def paper_text(config: Config, state: dict[str, Any], extractor: Extractor) -> str | None:
+def paper_text(config: Config, state: PaperState, extractor: Extractor) -> str | None:
     """The paper's cleaned text from the cache (extracting a cached PDF if needed), or None."""
     from pipeline.text.extract import ExtractError
 
-    sha = state.get("pdf_sha256")
+    sha = state.pdf_sha256
     if sha and extractor.cache_path(sha).is_file():
         return extractor.cache_path(sha).read_text(encoding="utf-8")
-    pdf: Path = pdf_cache_path(config, state["id"], state["meta"]["version"])
+    pdf: Path = pdf_cache_path(config, state.id, state.meta.version)
     if not pdf.is_file():
         return None
     try:
@@ -44,16 +45,16 @@ def _check_all(config: Config, extractor: Extractor) -> int:
     flagged = checked = 0
     for paper in config.papers:
         state = store.load(paper.id)
-        if not state or not state.get("summary"):
+        if not state or not state.summary:
             continue
         checked += 1
         text = paper_text(config, state, extractor)
         if text is None:
-            pdf = pdf_cache_path(config, paper.id, state["meta"]["version"])
+            pdf = pdf_cache_path(config, paper.id, state.meta.version)
             print(f"{paper.id}\tgrounding\tskipped: no paper text (no PDF at {pdf})")
-        abstract = state["meta"].get("abstract") or None
-        human = state.get("source") == "human"  # imported: abstract and bullets, no detail
-        problems = check_summary(state["summary"], text, abstract, detail_optional=human)
+        abstract = state.meta.abstract or None
+        human = state.by_person  # imported: abstract and bullets, no detail
+        problems = check_summary(state.summary.to_dict(), text, abstract, detail_optional=human)
         flagged += bool(problems)
         for problem in problems:
             print(f"{paper.id}\t{problem.check}\t{problem.detail}")

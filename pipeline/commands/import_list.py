@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 from pipeline.commands.import_config import config_toml
 from pipeline.commands.import_parse import ImportedPaper, ReadmeFormatError, parse_readme
 from pipeline.config import Config, config_from_text, load_config
 from pipeline.errors import ConfigError
-from pipeline.store import StateStore, atomic_write
+from pipeline.state import Meta, PaperState, Section, StateStore, Summary
+from pipeline.store import atomic_write
 
 
 def adopt(readme: Path, config_path: Path) -> int:
@@ -44,31 +44,23 @@ def adopt(readme: Path, config_path: Path) -> int:
     return 0
 
 
-def _state(config: Config, paper: ImportedPaper) -> dict[str, Any]:
+def _state(config: Config, paper: ImportedPaper) -> PaperState:
     version = paper.version or 1
     date = f"{paper.date[:4]}-{paper.date[4:6]}-{paper.date[6:8]}"
     rel = f"{paper.details_dir}/{paper.number:02d}-{paper.slug}.{paper.arxiv_id}v{version}.md"
-    state: dict[str, Any] = {
-        "id": paper.arxiv_id,
-        "meta": {
-            "id": paper.arxiv_id,
-            "version": version,
-            "title": paper.title,
-            "authors": [],
-            "abstract": "",
-            "published": date,
-            "updated": date,
-            "pdf_url": f"https://arxiv.org/pdf/{paper.arxiv_id}v{version}",
-        },
-        "summary": {
-            "abstract": paper.abstract,
-            "bullets": [{"heading": h, "text": t} for h, t in paper.bullets],
-            "detail": [],
-        },
-        "source": "human",
-        "last_error": None,
-    }
+    meta = Meta(
+        id=paper.arxiv_id,
+        version=version,
+        title=paper.title,
+        authors=(),
+        abstract="",
+        published=date,
+        updated=date,
+        pdf_url=f"https://arxiv.org/pdf/{paper.arxiv_id}v{version}",
+    )
+    bullets = tuple(Section(h, t) for h, t in paper.bullets)
+    state = PaperState(paper.arxiv_id, meta, Summary(paper.abstract, bullets), source="human")
     if (config.output_dir / rel).is_file():
         # The person's own detail file: recorded without a hash, so it is always kept.
-        state.update(detail_file=rel, detail_sha256=None)
+        state.detail_file = rel
     return state

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pipeline.config import Config
 from pipeline.llm.summarise import prompt_hash
 from pipeline.plan import stale_reason
-from pipeline.store import StateStore
+from pipeline.state import StateStore
 
 
 def print_status(config: Config) -> int:
@@ -14,16 +14,16 @@ def print_status(config: Config) -> int:
     prompt_sha = prompt_hash()
     for paper in config.papers:
         state = store.load(paper.id)
-        version = f"v{state['meta']['version']}" if state and state.get("meta") else "v?"
-        done = "summarised" if state and state.get("summary") else "not summarised"
-        if state and state.get("source") == "human":
+        version = f"v{state.meta.version}" if state else "v?"
+        done = "summarised" if state and state.summary else "not summarised"
+        if state and state.by_person:
             done += " (by a person)"
         reason = stale_reason(config, paper, state, None, prompt_sha) or "up to date"
         flags = ""
-        error = (state or {}).get("last_error") or {}
-        if error.get("stage") == "metadata":
-            flags += f"; last arXiv request failed ({error['reason']})"
-        if state and state.get("unsupported_terms"):
-            flags = "; ❓ terms not in the paper: " + ", ".join(state["unsupported_terms"])
+        error = state.last_error if state else None
+        if error and error.stage == "metadata":
+            flags += f"; last arXiv request failed ({error.reason})"
+        if state and state.unsupported_terms:
+            flags = "; ❓ terms not in the paper: " + ", ".join(state.unsupported_terms)
         print(f"{paper.id}\t{version}\t{done}\t{reason}{flags}")
     return 0

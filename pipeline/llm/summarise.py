@@ -20,7 +20,7 @@ from pipeline.redact import redact
 from pipeline.store import sha256_bytes
 
 if TYPE_CHECKING:
-    from pipeline.sources.arxiv import Meta
+    from pipeline.state import Meta
     from pipeline.text.sections import Selection
 
 logger = logging.getLogger(__name__)

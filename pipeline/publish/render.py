@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from typing import Any
 
 import jinja2
 
 from pipeline.config import Config, PaperConfig
 from pipeline.publish import mdsafe
-from pipeline.store import StateStore, sha256_bytes, sha256_file, write_if_changed
+from pipeline.state import Meta, PaperState, StateStore
+from pipeline.store import sha256_bytes, sha256_file, write_if_changed
 
 TITLE_WIDTH = 50
 ABSTRACT_WIDTH = 70
@@ -48,23 +48,22 @@ REASON_CHARS = 60  # a failed row's reason is cut to this many characters
 
 
 def renderable(
-    config: Config, states: dict[str, dict[str, Any]], metas: dict[str, dict] | None = None
-) -> list[tuple[PaperConfig, dict]]:
+    config: Config, states: dict[str, PaperState], metas: dict[str, Meta] | None = None
+) -> list[tuple[PaperConfig, PaperState | None, Meta | None]]:
     """Every listed paper, in README order: date of the version in use, then ID. A paper with
-    no stored state gets one from this run's metadata, or only its ID (dated last)."""
+    no stored state is shown with this run's metadata, or only its ID (dated last)."""
     rows = []
     for paper in config.papers:
         state = states.get(paper.id)
-        if not state or not state.get("meta"):
-            meta = (metas or {}).get(paper.id) or {"id": paper.id, "title": paper.id}
-            state = {"id": paper.id, "meta": meta, "summary": None}
-        rows.append((paper, state))
-    return sorted(rows, key=lambda r: (r[1]["meta"].get("updated") or "9999", r[0].id))
+        meta = state.meta if state else (metas or {}).get(paper.id)
+        rows.append((paper, state, meta))
+    return sorted(rows, key=lambda r: ((r[2].updated if r[2] else "") or "9999", r[0].id))
 
 
-def no_summary_text(state: dict[str, Any], failed: dict[str, str], paper_id: str) -> str:
+def no_summary_text(state: PaperState | None, failed: dict[str, str], paper_id: str) -> str:
     """Why a paper has no summary: pending, or failed with a short reason."""
-    reason = (state.get("last_error") or {}).get("reason") or failed.get(paper_id)
+    error = state.last_error if state else None
+    reason = (error.reason if error else "") or failed.get(paper_id)
     if not reason:
         return PENDING
     reason = " ".join(str(reason).split())
@@ -73,41 +72,41 @@ def no_summary_text(state: dict[str, Any], failed: dict[str, str], paper_id: str
     return FAILED + reason
 
 
-def _pending_row(number: int, paper: PaperConfig, state: dict[str, Any], why: str) -> dict:
-    meta = state["meta"]
+def _pending_row(number: int, paper: PaperConfig, meta: Meta | None, why: str) -> dict:
     return {
         "id": paper.id,
-        "title": meta.get("title") or paper.id,
+        "title": (meta.title if meta else "") or paper.id,
         "number": number,
-        "date": (meta.get("updated") or "").replace("-", ""),
+        "date": (meta.updated if meta else "").replace("-", ""),
         "project": paper.project,
         "notes": [],
         "no_summary": why,
     }
 
 
-def _row(number: int, paper: PaperConfig, state: dict[str, Any], detail_path: str) -> dict:
-    meta, summary = state["meta"], state["summary"]
-    flagged = bool(state.get("unsupported_terms"))
+def _row(number: int, paper: PaperConfig, state: PaperState, detail_path: str) -> dict:
+    """The template's view of one summarised paper."""
+    assert state.summary is not None
+    summary, flagged = state.summary, bool(state.unsupported_terms)
     return {
-        **meta,
+        **state.meta.to_dict(),
         "number": number,
-        "date": meta["updated"].replace("-", ""),
+        "date": state.meta.updated.replace("-", ""),
         "project": paper.project,
         "notes": paper.notes,
         "mark": (FLAG_MARK if flagged and FLAG_MARK not in paper.mark else "") + paper.mark,
         "detail_path": detail_path,
         "no_summary": "",
-        "abstract": summary["abstract"],
-        "bullets": summary["bullets"],
-        "detail": summary.get("detail", []),
-        "unsupported": state.get("unsupported_terms", []),
-        "source": state.get("source", "llm"),
-        "model": state.get("model", ""),
-        "endpoint": state.get("endpoint", ""),
-        "generated_at": state.get("generated_at", ""),
-        "pdf_sha256": state.get("pdf_sha256") or "",
-        "prompt_sha256": state.get("prompt_sha256") or "",
+        "abstract": summary.abstract,
+        "bullets": summary.bullets,
+        "detail": summary.detail,
+        "unsupported": state.unsupported_terms,
+        "source": state.source or "llm",
+        "model": state.model or "",
+        "endpoint": state.endpoint or "",
+        "generated_at": state.generated_at or "",
+        "pdf_sha256": state.pdf_sha256 or "",
+        "prompt_sha256": state.prompt_sha256 or "",
     }
 
 
@@ -123,17 +122,17 @@ class Renderer:
 
     def render(
         self,
-        states: dict[str, dict[str, Any]],
-        metas: dict[str, dict] | None = None,
+        states: dict[str, PaperState],
+        metas: dict[str, Meta] | None = None,
         failed: dict[str, str] | None = None,
     ) -> RenderReport:
         """Write README.md and the detail files; every listed paper has its row and section."""
         report = RenderReport()
         rows = []
-        for number, (paper, state) in enumerate(renderable(self.config, states, metas), start=1):
-            if not state.get("summary"):
+        for number, (paper, state, meta) in enumerate(renderable(self.config, states, metas), 1):
+            if not state or not state.summary:
                 why = no_summary_text(state, failed or {}, paper.id)
-                rows.append(_pending_row(number, paper, state, why))
+                rows.append(_pending_row(number, paper, meta, why))
                 continue
             rel = self._detail(number, paper, state, report)
             rows.append(_row(number, paper, state, rel))
@@ -148,13 +147,15 @@ class Renderer:
             report.written.append("README.md")
         return report
 
-    def _detail(self, number: int, paper: PaperConfig, state: dict, report: RenderReport) -> str:
+    def _detail(
+        self, number: int, paper: PaperConfig, state: PaperState, report: RenderReport
+    ) -> str:
         """Write one detail file; return the path the README links to."""
         out = self.config.output_dir
-        rel = f"{self.config.details_dir}/{detail_name(number, paper, state['meta']['version'])}"
-        recorded = state.get("detail_file")
+        rel = f"{self.config.details_dir}/{detail_name(number, paper, state.meta.version)}"
+        recorded = state.detail_file
         if paper.id not in self.take_back:
-            kept = self._hand_edited(recorded, state.get("detail_sha256")) or (
+            kept = self._hand_edited(recorded, state.detail_sha256) or (
                 None if recorded else self._hand_edited(rel, None)
             )
             if kept:
@@ -168,8 +169,8 @@ class Renderer:
                 (out / recorded).unlink()
                 report.removed.append(recorded)
         sha = sha256_bytes(text.encode("utf-8"))
-        if (recorded, state.get("detail_sha256")) != (rel, sha):
-            state.update(detail_file=rel, detail_sha256=sha)
+        if (recorded, state.detail_sha256) != (rel, sha):
+            state.detail_file, state.detail_sha256 = rel, sha
             self.store.save(state)
         return rel
 
@@ -182,17 +183,17 @@ class Renderer:
             return None
         return rel if expected_sha is None or sha256_file(path) != expected_sha else None
 
-    def remove_paper_files(self, state: dict[str, Any], report: RenderReport) -> None:
+    def remove_paper_files(self, state: PaperState, report: RenderReport) -> None:
         """Delete the state and generated detail file of a paper dropped from the config.
 
         A detail file a person edited stays, reported once: with the state gone it is theirs.
         """
-        recorded = state.get("detail_file")
-        if self._hand_edited(recorded, state.get("detail_sha256")):
-            report.orphaned.append((state["id"], recorded))
+        recorded = state.detail_file
+        if recorded and self._hand_edited(recorded, state.detail_sha256):
+            report.orphaned.append((state.id, recorded))
         elif recorded:
             with contextlib.suppress(FileNotFoundError):
                 (self.config.output_dir / recorded).unlink()
                 report.removed.append(recorded)
-        self.store.remove(state["id"])
-        report.removed.append(f"data/{state['id']}.json")
+        self.store.remove(state.id)
+        report.removed.append(f"data/{state.id}.json")

@@ -6,7 +6,6 @@ import logging
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from pipeline.sources.retry import (
     retry_after_of,
     retrying,
 )
+from pipeline.state import Meta
 from pipeline.store import atomic_write
 
 logger = logging.getLogger(__name__)
@@ -31,27 +31,6 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 100  # the most IDs asked in one API request
 ATOM_FEED = "{http://www.w3.org/2005/Atom}feed"
 USER_AGENT = "paper-reading-pipeline/0.1 (+https://github.com/)"
-
-
-@dataclass(frozen=True)
-class Meta:
-    """What arXiv says about one version of a paper."""
-
-    id: str
-    version: int
-    title: str
-    authors: tuple[str, ...]
-    abstract: str
-    published: str  # ISO date of v1
-    updated: str  # ISO date of this version
-    pdf_url: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "authors": list(self.authors)}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Meta:
-        return cls(**{**d, "authors": tuple(d["authors"])})
 
 
 class _TimeoutSession(requests.Session):

@@ -1,0 +1,293 @@
+"""The typed paper state and the one place that reads and writes output/data/{ID}.json.
+
+On disk (schema 2) every field below is present, `null` when unknown; keys are sorted. Files
+written by 0.1 (schema 1, or no schema) left optional keys out and had no cached or reasoning
+token counts: they load with the defaults and are rewritten in the new layout only when
+something in them changes. Keys this version does not know are kept and written back as they
+were; a file from a newer schema is refused (a ConfigError naming the file), never overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError
+from pipeline.store import write_if_changed
+
+logger = logging.getLogger(__name__)
+
+STATE_SCHEMA = 2
+OLD_SCHEMAS = (1,)  # migrated on load; a file with no "schema" is a 0.1 file too
+
+
+class StateFormatError(ValueError):
+    """A record that is JSON but not a paper state; the store treats it as unreadable."""
+
+
+def _want(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        raise StateFormatError(f"{what}: unexpected {type(value).__name__}")
+    return value
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What arXiv says about one version of a paper."""
+
+    id: str
+    version: int
+    title: str
+    authors: tuple[str, ...]
+    abstract: str
+    published: str  # ISO date of v1
+    updated: str  # ISO date of this version
+    pdf_url: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "authors": list(self.authors)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Meta:
+        _want(d, dict, "meta")
+        try:
+            return cls(**{**d, "authors": tuple(d["authors"])})
+        except (KeyError, TypeError) as exc:
+            raise StateFormatError(f"meta: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Section:
+    """One heading and its text: a bullet or a detail section of a summary."""
+
+    heading: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The Chinese summary: abstract, the three bullets, the longer sections (none if imported)."""
+
+    abstract: str
+    bullets: tuple[Section, ...]
+    detail: tuple[Section, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The answer-contract shape the quality checks read."""
+        return {
+            "abstract": self.abstract,
+            "bullets": [asdict(s) for s in self.bullets],
+            "detail": [asdict(s) for s in self.detail],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Summary:
+        _want(d, dict, "summary")
+
+        def sections(key: str) -> tuple[Section, ...]:
+            items = _want(d.get(key) or [], list, f"summary.{key}")
+            try:
+                return tuple(Section(str(i["heading"]), str(i["text"])) for i in items)
+            except (KeyError, TypeError) as exc:
+                raise StateFormatError(f"summary.{key}: {exc}") from None
+
+        abstract = _want(d.get("abstract"), str, "summary.abstract")
+        return cls(abstract, sections("bullets"), sections("detail"))
+
+
+@dataclass(frozen=True)
+class InputInfo:
+    """What of the paper's text went into the prompt."""
+
+    tokens: int
+    sections: list[str]
+    omitted: list[str]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one paper's summary cost (all attempts together)."""
+
+    prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0  # of prompt_tokens, served from the endpoint's prompt cache
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0  # of completion_tokens, spent thinking
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class LastError:
+    """Why the last attempt at a paper failed, and in which stage."""
+
+    stage: str
+    reason: str
+
+
+@dataclass
+class PaperState:
+    """Everything stored about one paper: output/data/{ID}.json."""
+
+    id: str
+    meta: Meta
+    summary: Summary | None = None
+    source: str | None = None  # "llm" | "human"; None before the first summary
+    model: str | None = None
+    requested_model: str | None = None
+    endpoint: str | None = None
+    prompt_sha256: str | None = None
+    pdf_sha256: str | None = None
+    text_sha256: str | None = None
+    generated_at: str | None = None
+    input: InputInfo | None = None
+    usage: Usage | None = None
+    unsupported_terms: list[str] = field(default_factory=list)
+    detail_file: str | None = None
+    detail_sha256: str | None = None  # None with a detail_file: a person's file, always kept
+    last_error: LastError | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know
+
+    @property
+    def by_person(self) -> bool:
+        return self.source == "human"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The on-disk record (schema 2): every field, then the unknown keys kept as they were."""
+        record: dict[str, Any] = dict(self.extra)
+        for f in fields(self):
+            if f.name != "extra":
+                record[f.name] = _plain(getattr(self, f.name))
+        record["meta"] = self.meta.to_dict()
+        record["summary"] = self.summary.to_dict() if self.summary else None
+        record["schema"] = STATE_SCHEMA
+        return record
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> PaperState:
+        """Read a record of this schema or an older one; StateFormatError when it is not one."""
+        record = migrate(_want(record, dict, "record"))
+        known = {f.name for f in fields(cls)} - {"extra"}
+        extra = {k: v for k, v in record.items() if k not in known and k != "schema"}
+        get = record.get
+        error, usage, given = get("last_error"), get("usage"), get("input")
+        try:
+            return cls(
+                id=_want(get("id"), str, "id"),
+                meta=Meta.from_dict(get("meta")),
+                summary=Summary.from_dict(get("summary")) if get("summary") else None,
+                **{k: _optional_str(get(k), k) for k in _STRINGS},
+                input=InputInfo(**given) if given else None,
+                usage=Usage(**usage) if usage else None,
+                unsupported_terms=list(_want(get("unsupported_terms") or [], list, "terms")),
+                last_error=LastError(**error) if error else None,
+                extra=extra,
+            )
+        except TypeError as exc:
+            raise StateFormatError(str(exc)) from None
+
+
+_STRINGS = (
+    "source",
+    "model",
+    "requested_model",
+    "endpoint",
+    "prompt_sha256",
+    "pdf_sha256",
+    "text_sha256",
+    "generated_at",
+    "detail_file",
+    "detail_sha256",
+)
+
+
+def _optional_str(value: Any, what: str) -> str | None:
+    return None if value is None else _want(value, str, what)
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, list)):
+        return list(value) if isinstance(value, list) else value
+    return asdict(value)
+
+
+def migrate(record: dict[str, Any]) -> dict[str, Any]:
+    """The record in the current layout; ConfigError for a schema newer than this one.
+
+    0.1 (schema 1) left out the keys it had no value for and counted no cached or reasoning
+    tokens: both are filled by the defaults of `PaperState`, `Usage` when read.
+    """
+    schema = record.get("schema", 1)
+    if schema == STATE_SCHEMA or schema in OLD_SCHEMAS:
+        return record
+    if isinstance(schema, int) and not isinstance(schema, bool) and schema > STATE_SCHEMA:
+        raise NewerSchemaError(schema)
+    raise StateFormatError(f"unknown schema {schema!r}")
+
+
+class NewerSchemaError(ConfigError):
+    """A state file written by a newer pipeline: refused rather than overwritten."""
+
+    def __init__(self, schema: int) -> None:
+        super().__init__(f"schema {schema}")
+        self.schema = schema
+
+
+def dumps_state(state: PaperState) -> str:
+    """Deterministic JSON for a state record."""
+    return json.dumps(state.to_dict(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+class StateStore:
+    """The per-paper JSON records under output/data/."""
+
+    def __init__(self, data_dir: Path, tmp_dir: Path | None = None) -> None:
+        self.data_dir = data_dir
+        self.tmp_dir = tmp_dir
+
+    def path(self, paper_id: str) -> Path:
+        """The state file of one paper: ``data_dir / f"{ID}.json"``."""
+        return self.data_dir / f"{paper_id}.json"
+
+    def load(self, paper_id: str) -> PaperState | None:
+        """The stored state, or None when there is none or it is unreadable.
+
+        A file from a newer pipeline raises ConfigError naming it: redoing that paper would
+        overwrite what the newer version stored.
+        """
+        path = self.path(paper_id)
+        try:
+            state = PaperState.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+        except (ValueError, UnicodeDecodeError) as exc:  # StateFormatError is a ValueError
+            logger.debug("%s: unreadable state, ignored: %s", path, exc)
+            return None
+        except NewerSchemaError as exc:
+            raise ConfigError(
+                f"{path}: written by a newer pipeline (state schema {exc.schema}, this one reads "
+                f"up to {STATE_SCHEMA}); upgrade the pipeline"
+            ) from None
+        return state if state.id == paper_id else None
+
+    def save(self, state: PaperState) -> None:
+        """Write the state atomically, stamped with the schema number; unchanged: no write."""
+        write_if_changed(self.path(state.id), dumps_state(state), self.tmp_dir)
+
+    def ids(self) -> list[str]:
+        """IDs of every stored paper, sorted."""
+        if not self.data_dir.is_dir():
+            return []
+        return sorted(p.stem for p in self.data_dir.glob("*.json"))
+
+    def remove(self, paper_id: str) -> None:
+        """Delete a paper's state file, if any."""
+        with contextlib.suppress(FileNotFoundError):
+            self.path(paper_id).unlink()
+
+
+def with_error(state: PaperState, stage: str, reason: str) -> PaperState:
+    """The state with its last error set (the summary and files stay)."""
+    return replace(state, last_error=LastError(stage, reason))
