@@ -49,13 +49,18 @@ class Meta:
     pdf_url: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The stored (JSON) form."""
         return {**asdict(self), "authors": list(self.authors)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Meta:
+        """Read the stored form; StateFormatError when a field is missing or of a wrong type."""
         _want(d, dict, "meta")
+        _want(d.get("version"), int, "meta.version")
+        for key in ("id", "title", "abstract", "published", "updated", "pdf_url"):
+            _want(d.get(key), str, f"meta.{key}")
         try:
-            return cls(**{**d, "authors": tuple(d["authors"])})
+            return cls(**{**d, "authors": tuple(_want(d["authors"], list, "meta.authors"))})
         except (KeyError, TypeError) as exc:
             raise StateFormatError(f"meta: {exc}") from None
 
@@ -86,6 +91,7 @@ class Summary:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Summary:
+        """Read the answer-contract shape; StateFormatError when it is not one."""
         _want(d, dict, "summary")
 
         def sections(key: str) -> tuple[Section, ...]:
@@ -152,6 +158,7 @@ class PaperState:
 
     @property
     def by_person(self) -> bool:
+        """The summary was imported (written by a person): only --force replaces it."""
         return self.source == "human"
 
     def to_dict(self) -> dict[str, Any]:
