@@ -8,7 +8,8 @@ How a build flows (one way, each stage in its own place):
         extract --> text/              extract.py (pypdf, clean-up), pool.py (workers), sections.py
         prompt  --> llm/               summarise.py (prompts/, the OpenAI-client call, the answer)
         check   --> quality/           checks.py (form, language, copying), grounding.py
-        store   --> store.py           output/data/{ID}.json, atomic writes, the build lock
+        store   --> state.py           PaperState (typed, schema 2), the only reader/writer of
+                                       output/data/{ID}.json; store.py: atomic writes, the lock
         publish --> publish/           render.py (README, detail files), mdsafe.py, templates/
 build.py drives the stages; commands/ holds status, check and import; cli.py stays thin.
 """

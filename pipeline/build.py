@@ -35,6 +35,8 @@ EXTRACT_TIMEOUT_SECONDS = 120.0
 
 @dataclass(frozen=True)
 class BuildOptions:
+    """The build command's flags."""
+
     only: tuple[str, ...] = ()
     force: bool = False
     offline: bool = False
@@ -45,6 +47,8 @@ class BuildOptions:
 
 @dataclass
 class Outcome:
+    """What happened to one paper in this run, and why."""
+
     paper_id: str
     status: str  # done | skipped | failed | deferred
     reason: str = ""
@@ -52,6 +56,8 @@ class Outcome:
 
 @dataclass
 class BuildReport:
+    """What one run did: per-paper outcomes, files written, tokens and requests spent."""
+
     outcomes: list[Outcome] = field(default_factory=list)
     render: RenderReport = field(default_factory=RenderReport)
     prompt_tokens: int = 0
@@ -65,6 +71,7 @@ class BuildReport:
 
     @property
     def exit_code(self) -> int:
+        """1 when any paper failed or was deferred, else 0."""
         return 1 if self.count("failed") or self.count("deferred") else 0
 
 
@@ -112,6 +119,7 @@ class Build:
     # -- the run --------------------------------------------------------------------------------
 
     def run(self) -> BuildReport:
+        """Hold the build lock and run every stage; the report says what happened."""
         with build_lock(self.config.cache_dir / "build.lock"):
             remove_stale_temps(self.config.output_dir, self.config.cache_dir / "tmp")
             try:

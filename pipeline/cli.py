@@ -113,6 +113,7 @@ def _setup_logging(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit code (0 done, 1 a paper failed, 2 usage, 3 locked)."""
     args = _parser().parse_args(argv)
     _setup_logging(args)
     try:

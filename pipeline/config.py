@@ -42,6 +42,8 @@ PAPER_KEYS = {"id", "project", "slug", "mark", "notes"}
 
 @dataclass(frozen=True)
 class PaperConfig:
+    """One [[papers]] entry: which paper, and how the README shows it."""
+
     id: str  # base ID, no version
     version: int | None  # pinned version, or None to follow the latest
     project: str
@@ -52,6 +54,8 @@ class PaperConfig:
 
 @dataclass(frozen=True)
 class ArxivConfig:
+    """The [arxiv] table: where to ask and how politely."""
+
     api_url: str
     delay_seconds: float
     timeout_seconds: float
@@ -60,6 +64,8 @@ class ArxivConfig:
 
 @dataclass(frozen=True)
 class LlmConfig:
+    """The [llm] table: the endpoint, the model and the token budget."""
+
     base_url: str
     model: str
     api_key_env: str
@@ -73,6 +79,8 @@ class LlmConfig:
 
 @dataclass(frozen=True)
 class Config:
+    """The whole validated config.toml, paths resolved against its folder."""
+
     path: Path
     title: str
     intro: str
@@ -85,9 +93,11 @@ class Config:
 
     @property
     def data_dir(self) -> Path:
+        """Where the per-paper state files live: output/data/."""
         return self.output_dir / "data"
 
     def paper(self, paper_id: str) -> PaperConfig | None:
+        """The listed paper with this base ID, or None."""
         return next((p for p in self.papers if p.id == paper_id), None)
 
 

@@ -50,6 +50,7 @@ def prompt_hash(prompts_dir: Path = PROMPTS_DIR) -> str:
 
 
 def endpoint_host(base_url: str) -> str:
+    """The endpoint's network location (host[:port]), as recorded in the state and detail file."""
     return urlsplit(base_url).netloc or base_url
 
 
@@ -105,6 +106,7 @@ class Summariser:
         )
 
     def messages(self, meta: Meta, selection: Selection) -> list[dict[str, str]]:
+        """The system and user messages for one paper, from the prompts/ templates."""
         user = self.env.get_template("paper.j2").render(
             title=_metadata_line(meta.title),
             authors=_metadata_line(", ".join(meta.authors[:20])),

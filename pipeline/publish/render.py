@@ -19,6 +19,8 @@ FLAG_MARK = "❓"
 
 @dataclass
 class RenderReport:
+    """The files a render wrote, removed or left alone."""
+
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # hand-edited detail files left alone
@@ -27,6 +29,7 @@ class RenderReport:
 
 
 def environment() -> jinja2.Environment:
+    """The jinja2 environment of the templates, with the markdown-escaping filters."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("pipeline.publish", "templates"),
         undefined=jinja2.StrictUndefined,
@@ -39,6 +42,7 @@ def environment() -> jinja2.Environment:
 
 
 def detail_name(number: int, paper: PaperConfig, version: int) -> str:
+    """A detail file's name: {NN}-{slug}.{ID}v{N}.md."""
     return f"{number:02d}-{paper.slug}.{paper.id}v{version}.md"
 
 

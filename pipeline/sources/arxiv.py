@@ -71,6 +71,7 @@ class ArxivClient:
         )
 
     def close(self) -> None:
+        """Close the API session and the PDF download connection pool."""
         self._session.close()
         self._http.close()
 

@@ -123,6 +123,7 @@ class Extractor:
         self.close()
 
     def cache_path(self, pdf_sha256: str) -> Path:
+        """Where the cleaned text of the PDF with this hash is cached."""
         if not _SAFE_NAME.fullmatch(pdf_sha256):
             raise ValueError(f"not a usable hash for a cache file name: {pdf_sha256!r}")
         return self.cache_dir / f"{pdf_sha256}.txt"
