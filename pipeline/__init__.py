@@ -11,7 +11,8 @@ How a build flows (one way, each stage in its own place):
         store   --> state.py           PaperState (typed, schema 2), the only reader/writer of
                                        output/data/{ID}.json; store.py: atomic writes, the lock
         publish --> publish/           render.py (README, detail files), mdsafe.py, templates/
-build.py drives the stages; commands/ holds status, check and import; cli.py stays thin.
+build.py drives the stages (provenance.py: what a fresh summary records); commands/ holds
+status, check and import; cli.py stays thin.
 """
 
 __version__ = "0.1.0"

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Config, PaperConfig
 from pipeline.errors import PaperError, PdfError, SummariseError
-from pipeline.llm.summarise import endpoint_host, prompt_hash
+from pipeline.llm.summarise import prompt_hash
 from pipeline.plan import pdf_cache_path, stale_reason
 from pipeline.progress import Progress
+from pipeline.provenance import summarised_state
 from pipeline.publish.render import Renderer, RenderReport
-from pipeline.quality.checks import unsupported_concepts, unsupported_terms
-from pipeline.quality.grounding import GroundingIndex
 from pipeline.redact import redact
 from pipeline.sources.arxiv import ArxivClient
-from pipeline.state import InputInfo, Meta, PaperState, StateStore, Summary, Usage, with_error
-from pipeline.store import build_lock, remove_stale_temps, sha256_bytes, sha256_file
+from pipeline.state import Meta, PaperState, StateStore, with_error
+from pipeline.store import build_lock, remove_stale_temps, sha256_file
 
 if TYPE_CHECKING:
     from pipeline.llm.summarise import Summariser
@@ -73,20 +70,6 @@ class BuildReport:
     def exit_code(self) -> int:
         """1 when any paper failed or was deferred, else 0."""
         return 1 if self.count("failed") or self.count("deferred") else 0
-
-
-def unsupported(summary: dict, paper_text: str) -> list[str]:
-    """What the ❓ flag lists: Latin terms, then glossary concepts, the paper text never uses."""
-    index = GroundingIndex(paper_text)
-    return unsupported_terms(summary, index) + unsupported_concepts(summary, index)
-
-
-def now_utc() -> datetime:
-    """The build time; SOURCE_DATE_EPOCH pins it for reproducible output."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return datetime.fromtimestamp(int(epoch), UTC)
-    return datetime.now(UTC)
 
 
 class Build:
@@ -150,12 +133,14 @@ class Build:
         self.report.render.kept += rendered.kept
         self.report.render.removed += rendered.removed
 
-    def _surely_work(self, selected: list[PaperConfig], states: dict[str, dict | None]) -> bool:
+    def _surely_work(
+        self, selected: list[PaperConfig], states: dict[str, PaperState | None]
+    ) -> bool:
         """Whether some paper will be summarised whatever arXiv answers (forced, or never
         summarised): then the extraction workers can start before the metadata arrives."""
         if self.options.offline or self.options.dry_run:
             return False
-        return self.options.force or any(not (states[p.id] or {}).get("summary") for p in selected)
+        return self.options.force or any(not (s := states[p.id]) or not s.summary for p in selected)
 
     def _selected(self) -> list[PaperConfig]:
         if not self.options.only:
@@ -262,26 +247,8 @@ class Build:
                 return
             self.progress.update(paper.id, f"asking the model ({selection.tokens} tokens)")
             answer = self.summariser.summarise(meta, selection, on_usage=self._add_usage)
-        new_state = replace(
-            state or PaperState(paper.id, meta),  # keeps the recorded detail file, unknown keys
-            meta=meta,
-            summary=Summary.from_dict(answer.summary),
-            source="llm",
-            model=answer.model or self.config.llm.model,
-            requested_model=self.config.llm.model,
-            endpoint=endpoint_host(self.config.llm.base_url),
-            prompt_sha256=self.prompt_sha,
-            pdf_sha256=pdf_sha,
-            text_sha256=sha256_bytes(text.encode("utf-8")),
-            input=InputInfo(selection.tokens, list(selection.sections), list(selection.omitted)),
-            usage=Usage(
-                prompt_tokens=answer.prompt_tokens,
-                completion_tokens=answer.completion_tokens,
-                attempts=answer.attempts,
-            ),
-            unsupported_terms=unsupported(answer.summary, text),
-            generated_at=now_utc().isoformat(timespec="seconds"),
-            last_error=None,
+        new_state = summarised_state(
+            state, meta, answer, selection, text, pdf_sha, self.config.llm, self.prompt_sha
         )
         self.store.save(new_state)
         tokens = answer.prompt_tokens + answer.completion_tokens

@@ -1,0 +1,68 @@
+"""What a fresh model summary stores besides its text: provenance, input, usage, ❓ flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from pipeline.llm.summarise import endpoint_host
+from pipeline.quality.checks import unsupported_concepts, unsupported_terms
+from pipeline.quality.grounding import GroundingIndex
+from pipeline.state import InputInfo, Meta, PaperState, Summary, Usage
+from pipeline.store import sha256_bytes
+
+if TYPE_CHECKING:
+    from pipeline.config import LlmConfig
+    from pipeline.llm.summarise import Answer
+    from pipeline.text.sections import Selection
+
+
+def unsupported(summary: dict, paper_text: str) -> list[str]:
+    """What the ❓ flag lists: Latin terms, then glossary concepts, the paper text never uses."""
+    index = GroundingIndex(paper_text)
+    return unsupported_terms(summary, index) + unsupported_concepts(summary, index)
+
+
+def now_utc() -> datetime:
+    """The build time; SOURCE_DATE_EPOCH pins it for reproducible output."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC)
+    return datetime.now(UTC)
+
+
+def summarised_state(
+    state: PaperState | None,
+    meta: Meta,
+    answer: Answer,
+    selection: Selection,
+    text: str,
+    pdf_sha: str,
+    llm: LlmConfig,
+    prompt_sha: str,
+) -> PaperState:
+    """The paper's state after a valid model answer; the recorded detail file and unknown
+    keys of the previous state stay, its last error goes."""
+    return replace(
+        state or PaperState(meta.id, meta),
+        meta=meta,
+        summary=Summary.from_dict(answer.summary),
+        source="llm",
+        model=answer.model or llm.model,
+        requested_model=llm.model,
+        endpoint=endpoint_host(llm.base_url),
+        prompt_sha256=prompt_sha,
+        pdf_sha256=pdf_sha,
+        text_sha256=sha256_bytes(text.encode("utf-8")),
+        input=InputInfo(selection.tokens, list(selection.sections), list(selection.omitted)),
+        usage=Usage(
+            prompt_tokens=answer.prompt_tokens,
+            completion_tokens=answer.completion_tokens,
+            attempts=answer.attempts,
+        ),
+        unsupported_terms=unsupported(answer.summary, text),
+        generated_at=now_utc().isoformat(timespec="seconds"),
+        last_error=None,
+    )
