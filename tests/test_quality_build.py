@@ -16,7 +16,7 @@ from pipeline.cli import main
 from pipeline.llm.summarise import prompt_hash
 from pipeline.publish import mdsafe
 from tests.conftest import FIXTURE_PDFS, SHARED, Project
-from tests.fakes import TITLE_RE, good_answer
+from tests.fakes import TITLE_RE, Fault, good_answer
 
 V2 = "2405.04434"
 V2_DETAIL = "deepseek-paper/03-DeepSeek-V2.2405.04434v5.md"
@@ -132,6 +132,15 @@ def test_a_term_absent_from_the_paper_is_flagged_everywhere(
         f"{V2}\tgrounding\tSigLIP",
         "check: 3 summaries checked, 1 flagged",
     ]
+
+    # arXiv is down for the next build: status names both the failed request and the flag
+    project.arxiv.add_fault("api", *[Fault(503)] * 4)
+    assert project.run("build") == 1
+    capsys.readouterr()
+    assert project.run("status") == 0
+    line = out_lines(capsys)[0]
+    assert "; last arXiv request failed (" in line
+    assert line.endswith("; ❓ terms not in the paper: SigLIP")
 
 
 def test_a_grounded_summary_is_not_flagged(

@@ -24,6 +24,6 @@ def print_status(config: Config) -> int:
         if error and error.stage == "metadata":
             flags += f"; last arXiv request failed ({error.reason})"
         if state and state.unsupported_terms:
-            flags = "; ❓ terms not in the paper: " + ", ".join(state.unsupported_terms)
+            flags += "; ❓ terms not in the paper: " + ", ".join(state.unsupported_terms)
         print(f"{paper.id}\t{version}\t{done}\t{reason}{flags}")
     return 0
