@@ -40,6 +40,7 @@ class BuildOptions:
     dry_run: bool = False
     jobs: int | None = None
     take_back: bool = False  # let the pipeline overwrite hand-edited detail files of --only papers
+    watch: bool = False  # run the [[watch]] queries first (cli: unless --offline/--only/--dry-run)
 
 
 @dataclass
@@ -62,6 +63,9 @@ class BuildReport:
     api_requests: int = 0
     pdf_requests: int = 0
     plan: list[str] = field(default_factory=list)  # dry-run lines
+    new_candidates: list[tuple[str, str, str]] = field(default_factory=list)  # id, title, watch
+    watch_notes: list[str] = field(default_factory=list)  # a failed watch, a silent one
+    papers_added: list[tuple[str, str, str]] = field(default_factory=list)  # id, project, watch
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -106,6 +110,7 @@ class Build:
         with build_lock(self.config.cache_dir / "build.lock"):
             remove_stale_temps(self.config.output_dir, self.config.cache_dir / "tmp")
             try:
+                self._watch()
                 self._run()
             finally:
                 self._close()
@@ -141,6 +146,19 @@ class Build:
         if self.options.offline or self.options.dry_run:
             return False
         return self.options.force or any(not (s := states[p.id]) or not s.summary for p in selected)
+
+    def _watch(self) -> None:
+        """Run the watches; papers they add (`add = true`) are built in this same run."""
+        if not self.options.watch or not self.config.watches:
+            return
+        from pipeline.commands.watch import run_watches
+
+        run = run_watches(self.config, self.arxiv, self.progress)
+        self.config = run.config
+        self.report.new_candidates += run.new_candidates
+        self.report.watch_notes += run.notes
+        self.report.papers_added += run.added
+        self.report.api_requests = self.arxiv.api_requests
 
     def _selected(self) -> list[PaperConfig]:
         if not self.options.only:

@@ -46,6 +46,22 @@ COMMANDS = {
         "stores its summaries as written by a person (no network, no tokens).",
         "example: python -m pipeline import README.md --config new/config.toml",
     ),
+    "watch": (
+        "Run the [[watch]] queries of the config on arXiv (one request per watch a day): propose "
+        "new papers in output/candidates.md, or list them in the config when a watch says "
+        "add = true. `build` runs them first.",
+        "example: python -m pipeline watch   # with [[watch]] query = 'au:\"DeepSeek-AI\"'",
+    ),
+    "add": (
+        "List papers in config.toml: one [[papers]] table each, with its project (from the arXiv "
+        "title, or --project) and slug; comments and layout are kept.",
+        'example: python -m pipeline add 2501.12948 --project "DeepSeek R1"',
+    ),
+    "reject": (
+        "Never propose or add these papers again: adds them to `rejected` in config.toml and "
+        "drops them from output/candidates.md.",
+        "example: python -m pipeline reject 2502.00001",
+    ),
 }
 
 
@@ -92,10 +108,17 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --only: overwrite those papers' hand-edited detail files",
     )
+    build.add_argument("--no-watch", action="store_true", help="do not run the [[watch]] queries")
     _command(sub, "status", common)
     _command(sub, "check", common)
     imp = _command(sub, "import", common)
     imp.add_argument("readme", type=Path, help="README.md in the reference format")
+    _command(sub, "watch", common)
+    add = _command(sub, "add", common)
+    add.add_argument("ids", nargs="+", metavar="ID", help="arXiv IDs (2501.12948 or 2501.12948v2)")
+    add.add_argument("--project", metavar="NAME", help="project name (default: from the title)")
+    reject = _command(sub, "reject", common)
+    reject.add_argument("ids", nargs="+", metavar="ID", help="arXiv IDs")
     return parser
 
 
@@ -161,7 +184,21 @@ def _dispatch(args: argparse.Namespace) -> int:
         from pipeline.commands.check import print_check
 
         return print_check(config)
+    if args.command in ("watch", "add", "reject"):
+        return _watch_commands(args, config)
     return _build(args, config)
+
+
+def _watch_commands(args: argparse.Namespace, config: Config) -> int:
+    if args.command == "watch":
+        from pipeline.commands.watch import print_watch
+
+        return print_watch(config, quiet=args.quiet)
+    from pipeline.commands.add_reject import add_papers, reject_papers
+
+    if args.command == "add":
+        return add_papers(config, args.ids, args.project, None)
+    return reject_papers(config, args.ids, None)
 
 
 def _build(args: argparse.Namespace, config: Config) -> int:
@@ -185,6 +222,7 @@ def _build(args: argparse.Namespace, config: Config) -> int:
         dry_run=args.dry_run,
         jobs=args.jobs,
         take_back=args.take_back,
+        watch=not (args.offline or args.dry_run or only or args.no_watch),
     )
     progress = Progress(quiet=args.quiet)
     try:

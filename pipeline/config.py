@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.config_watch import WatchConfig, parse_watches
 from pipeline.errors import ConfigError
 from pipeline.publish.mdsafe import default_slug, slug_ok
 
@@ -36,7 +37,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "cache": {"dir": ".cache"},
 }
-TOP_KEYS = {"title", "intro", "papers", *DEFAULTS}
+TOP_KEYS = {"title", "intro", "papers", "watch", "rejected", *DEFAULTS}
 PAPER_KEYS = {"id", "project", "slug", "mark", "notes"}
 
 
@@ -90,6 +91,8 @@ class Config:
     llm: LlmConfig
     cache_dir: Path
     papers: tuple[PaperConfig, ...] = field(default_factory=tuple)
+    watches: tuple[WatchConfig, ...] = ()
+    rejected: tuple[str, ...] = ()  # base IDs no watch proposes or adds again
 
     @property
     def data_dir(self) -> Path:
@@ -150,7 +153,23 @@ def _build(path: Path, raw: dict[str, Any]) -> Config:
         llm=_llm(path, sections["llm"]),
         cache_dir=root / _text(path, "cache.dir", sections["cache"]["dir"]),
         papers=_papers(path, raw.get("papers", [])),
+        watches=parse_watches(path, raw.get("watch", [])),
+        rejected=_rejected(path, raw.get("rejected", [])),
     )
+
+
+def _rejected(path: Path, raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"{path}: rejected must be a list of arXiv IDs")
+    ids = []
+    for item in raw:
+        parsed = parse_id(item) if isinstance(item, str) else None
+        if parsed is None:
+            raise ConfigError(
+                f"{path}: rejected: {item!r} is not an arXiv ID (expected like 2405.04434)"
+            )
+        ids.append(parsed[0])
+    return tuple(dict.fromkeys(ids))
 
 
 def _section(path: Path, raw: dict[str, Any], name: str) -> dict[str, Any]:

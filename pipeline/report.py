@@ -35,6 +35,12 @@ def print_report(
     money = f" (cost {spent:.4f})" if spent is not None else ""
     requests = f"arXiv API requests {report.api_requests}, PDF downloads {report.pdf_requests}"
     print(f"build: {counts}; {tokens}{money}; {requests}", file=out)
+    if report.new_candidates or report.papers_added or report.watch_notes:
+        from pipeline.commands.watch import report_lines
+
+        watched = (report.new_candidates, report.papers_added, report.watch_notes, config)
+        for line in report_lines(*watched):
+            print(line, file=out)
     for o in sorted(report.outcomes, key=lambda o: (o.status != "failed", o.paper_id)):
         if o.status in ("failed", "deferred"):
             print(f"  {o.status}: {o.paper_id}: {o.reason}", file=out)

@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
+from tests.fake_arxiv_search import search_feed
+
 # -- shared server plumbing ---------------------------------------------------------------------
 
 
@@ -136,11 +138,15 @@ class FakePaper:
     abstract: str = "We present a method."
     authors: tuple[str, ...] = ("Ada Lovelace", "Alan Turing")
     published: str | None = None
+    categories: tuple[str, ...] = ("cs.CL",)
+    comment: str = ""
 
 
 def _entry(p: FakePaper, base: str) -> str:
     authors = "".join(f"<author><name>{escape(a)}</name></author>" for a in p.authors)
     vid = f"{p.id}v{p.version}"
+    categories = "".join(f'<category term="{escape(c)}"/>' for c in p.categories)
+    comment = f"<arxiv:comment>{escape(p.comment)}</arxiv:comment>" if p.comment else ""
     return f"""<entry>
 <id>http://arxiv.org/abs/{vid}</id>
 <title>{escape(p.title)}</title>
@@ -149,7 +155,8 @@ def _entry(p: FakePaper, base: str) -> str:
 <summary>{escape(p.abstract)}</summary>
 <link href="{base}/abs/{vid}" rel="alternate" type="text/html"/>
 <link href="{base}/pdf/{vid}" rel="related" type="application/pdf" title="pdf"/>
-<arxiv:primary_category term="cs.CL"/>
+<arxiv:primary_category term="{p.categories[0]}"/>
+{categories}{comment}
 {authors}
 </entry>"""
 
@@ -173,7 +180,10 @@ class _ArxivHandler(_Handler):
     def do_GET(self) -> None:  # noqa: N802
         parts = urlsplit(self.path)
         self.owner.record(self.path)
-        if parts.path.endswith("/api/query"):
+        if parts.path.endswith("/api/query") and parse_qs(parts.query).get("search_query"):
+            params = parse_qs(parts.query)
+            self.answer("search", lambda: (*self.owner.search(params), "application/atom+xml"))
+        elif parts.path.endswith("/api/query"):
             ids = parse_qs(parts.query).get("id_list", [""])[0].split(",")
             self.answer("api", lambda: (200, self.owner.query(ids), "application/atom+xml"))
         elif parts.path.startswith("/pdf/"):
@@ -196,6 +206,7 @@ class FakeArxiv(_Server):
         self.papers: dict[str, list[FakePaper]] = defaultdict(list)
         self.api_calls: list[list[str]] = []
         self.pdf_calls: list[str] = []
+        self.search_calls: list[dict[str, list[str]]] = []  # the parameters of each search
         for p in papers or []:
             self.add(p)
 
@@ -211,7 +222,9 @@ class FakeArxiv(_Server):
         with self.lock:
             self.requests.append(path)
             parts = urlsplit(path)
-            if parts.path.endswith("/api/query"):
+            if parts.path.endswith("/api/query") and parse_qs(parts.query).get("search_query"):
+                self.search_calls.append(parse_qs(parts.query))
+            elif parts.path.endswith("/api/query"):
                 self.api_calls.append(parse_qs(parts.query).get("id_list", [""])[0].split(","))
             else:
                 self.pdf_calls.append(parts.path)
@@ -227,6 +240,12 @@ class FakeArxiv(_Server):
 
     def pdf_for(self, vid: str) -> FakePaper | None:
         return self.lookup(vid)
+
+    def search(self, params: dict[str, list[str]]) -> tuple[int, bytes]:
+        """Answer `search_query` (see tests/fake_arxiv_search.py), over id_list when given."""
+        ids = [i for i in params.get("id_list", [""])[0].split(",") if i]
+        held = [self.lookup(i) for i in ids] if ids else [v[-1] for v in self.papers.values()]
+        return search_feed([p for p in held if p], params, lambda p: _entry(p, self.url))
 
     def query(self, ids: list[str]) -> bytes:
         found = [p for p in (self.lookup(i) for i in ids) if p is not None]

@@ -26,4 +26,9 @@ def print_status(config: Config) -> int:
         if state and state.unsupported_terms:
             flags += "; ❓ terms not in the paper: " + ", ".join(state.unsupported_terms)
         print(f"{paper.id}\t{version}\t{done}\t{reason}{flags}")
+    if config.watches:
+        from pipeline.commands.watch import status_lines
+
+        for line in status_lines(config):
+            print(line)
     return 0

@@ -107,19 +107,23 @@ class ArxivClient:
         return found, errors
 
     def _query(self, ids: list[str]) -> dict[str, Meta]:
-        client = arxiv.Client(page_size=len(ids), delay_seconds=0, num_retries=0)
+        search = arxiv.Search(id_list=ids, max_results=len(ids))
+        label = ids[0] if len(ids) == 1 else f"{ids[0]} and {len(ids) - 1} more"
+        return {m.id: m for m in self.results(search, label)}
+
+    def results(self, search: arxiv.Search, label: str) -> list[Meta]:
+        """Run one search (one page of `search.max_results`), spaced and retried; FetchError."""
+        client = arxiv.Client(page_size=search.max_results or 100, delay_seconds=0, num_retries=0)
         client.query_url_format = self.cfg.api_url + "?{}"
         client._session = self._session
-        search = arxiv.Search(id_list=ids, max_results=len(ids))
         policy = self._policy((*_REQUESTS_TRANSIENT, NotAFeed))
-        label = ids[0] if len(ids) == 1 else f"{ids[0]} and {len(ids) - 1} more"
         try:
             results = policy(self._fetch_page, client, search)
         except requests.Timeout as exc:
             raise FetchError(label, f"arXiv API request {self._timed_out()}") from exc
         except (RetryableStatus, NotAFeed, arxiv.ArxivError, requests.RequestException) as exc:
             raise FetchError(label, f"arXiv API request failed: {_describe(exc)}") from exc
-        return {m.id: m for m in (_meta(r) for r in results) if m is not None}
+        return [m for m in (_meta(r) for r in results) if m is not None]
 
     def _fetch_page(self, client: arxiv.Client, search: arxiv.Search) -> list[arxiv.Result]:
         self.spacer.wait()

@@ -1,0 +1,115 @@
+"""[[watch]] and `rejected` in config.toml: a bad key or query is exit 2, one line, no request."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.sources.query import query_problem
+from tests.conftest import Project, config_text
+
+
+def watch_config(project: Project, tables: str) -> None:
+    text = config_text(project.arxiv.api_url, project.llm.base_url)
+    top_level = not tables.startswith("[[")  # a plain key must come before the first table
+    project.write_config(tables + text if top_level else text + tables)
+
+
+@pytest.mark.parametrize(
+    ("tables", "message"),
+    [
+        (
+            "[[watch]]\nname = 'x'\nquery = 'ti:x'\nlimit = 5\n",
+            "[[watch]] entry 1: unknown key 'limit' (known: add, exclude, max_results, name, "
+            "query)",
+        ),
+        ("[[watch]]\nname = 'x'\n", "[[watch]] entry 1: query must be a non-empty arXiv search"),
+        ("[[watch]]\nquery = '  '\n", "[[watch]] entry 1: query must be a non-empty arXiv search"),
+        (
+            "[[watch]]\nname = 'lab'\nquery = 'au:\"DeepSeek-AI'\n",
+            "watch 'lab': malformed query 'au:\"DeepSeek-AI': unbalanced double quote",
+        ),
+        (
+            "[[watch]]\nname = 'lab'\nquery = '(ti:a OR ti:b'\n",
+            "watch 'lab': malformed query '(ti:a OR ti:b': unbalanced parentheses: a '(' is never",
+        ),
+        (
+            "[[watch]]\nname = 'lab'\nquery = 'ti:a) OR ti:b'\n",
+            "unbalanced parentheses: a ')' closes nothing",
+        ),
+        (
+            "[[watch]]\nname = 'lab'\nquery = 'author:Guo'\n",
+            "watch 'lab': malformed query 'author:Guo': unknown field prefix 'author:' (known: abs",
+        ),
+        ("[[watch]]\nname = 'lab'\nquery = 'ti:a AND'\n", "dangling AND: nothing after it"),
+        ("[[watch]]\nname = 'lab'\nquery = 'OR ti:a'\n", "dangling OR: nothing before it"),
+        ("[[watch]]\nname = 'lab'\nquery = 'ti:a ANDNOT ()'\n", "empty parentheses ()"),
+        ("[[watch]]\nname = 'lab'\nquery = 'ti: a'\n", "ti: has no search term"),
+        (
+            "[[watch]]\nname = 'lab'\nquery = 'ti:a'\nmax_results = 0\n",
+            "watch 'lab': max_results must be a whole number from 1 to 2000, got 0",
+        ),
+        (
+            "[[watch]]\nname = 'lab'\nquery = 'ti:a'\nexclude = 'survey'\n",
+            "watch 'lab': exclude must be a list of words or phrases",
+        ),
+        (
+            "[[watch]]\nname = 'lab'\nquery = 'ti:a'\nadd = 'yes'\n",
+            "watch 'lab': add must be true or false, got 'yes'",
+        ),
+        (
+            "[[watch]]\nname = 'lab'\nquery = 'ti:a'\n[[watch]]\nname = 'lab'\nquery = 'ti:b'\n",
+            "two [[watch]] entries are named 'lab'",
+        ),
+        ("watch = 'ti:a'\n", "watch must be an array of tables ([[watch]])"),
+    ],
+)
+def test_bad_watch_is_exit_2_before_any_request(
+    project: Project, capsys: pytest.CaptureFixture[str], tables: str, message: str
+) -> None:
+    watch_config(project, tables)
+    for command in ("build", "watch", "status"):
+        assert project.run(command) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {project.config}: ") and err.count("\n") == 1
+        assert message in err
+    assert project.arxiv.requests == [] and project.llm.bodies == []
+
+
+@pytest.mark.parametrize("bad", ["2502.1", "abc", "arXiv:2502.00001"])
+def test_malformed_rejected_id_is_exit_2(
+    project: Project, capsys: pytest.CaptureFixture[str], bad: str
+) -> None:
+    text = config_text(project.arxiv.api_url, project.llm.base_url)
+    project.write_config(f'rejected = ["2502.00001", "{bad}"]\n' + text)
+    assert project.run("build") == 2
+    assert capsys.readouterr().err == (
+        f"error: {project.config}: rejected: {bad!r} is not an arXiv ID "
+        "(expected like 2405.04434)\n"
+    )
+    assert project.arxiv.requests == []
+
+
+def test_rejected_must_be_a_top_level_list(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = config_text(project.arxiv.api_url, project.llm.base_url)
+    project.write_config('rejected = "2502.00001"\n' + text)
+    assert project.run("build") == 2
+    assert "rejected must be a list of arXiv IDs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        'au:"DeepSeek-AI"',
+        "ti:DeepSeek ANDNOT ti:survey",
+        'cat:cs.CL AND abs:"mixture of experts"',
+        "au:del_maestro ANDNOT (ti:checkerboard OR ti:Pyrochlore)",
+        'abs:(reasoning "test-time compute")',
+        "electron",
+        "cat:cs.LG AND submittedDate:[202401010000 TO 202412312359]",
+        "ti:AND",
+    ],
+)
+def test_documented_queries_are_accepted(query: str) -> None:
+    assert query_problem(query) is None
