@@ -12,7 +12,8 @@ How a build flows (one way, each stage in its own place):
                                        output/data/{ID}.json; store.py: atomic writes, the lock
         publish --> publish/           render.py (README, detail files), mdsafe.py, templates/
 build.py drives the stages (provenance.py: what a fresh summary records); commands/ holds
-status, check and import; cli.py stays thin.
+status, check, import, and the watches: watch.py (the [[watch]] queries, sources/watch.py),
+add_reject.py and edit_config.py (tomlkit edits of config.toml); cli.py stays thin.
 """
 
 __version__ = "0.1.0"

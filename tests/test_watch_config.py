@@ -1,11 +1,19 @@
-"""[[watch]] and `rejected` in config.toml: a bad key or query is exit 2, one line, no request."""
+"""[[watch]] and `rejected` in config.toml (a bad key or query: exit 2, one line, no request);
+help texts; the pure helpers: exclusion matching, the project name from a title."""
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
+from pipeline.commands.edit_config import project_from_title
+from pipeline.config_watch import parse_watches
+from pipeline.sources.arxiv import Meta
 from pipeline.sources.query import query_problem
-from tests.conftest import Project, config_text
+from pipeline.sources.watch import excluded_by
+from tests.conftest import ROOT, Project, config_text
+from tests.test_help import help_text
 
 
 def watch_config(project: Project, tables: str) -> None:
@@ -113,3 +121,63 @@ def test_rejected_must_be_a_top_level_list(
 )
 def test_documented_queries_are_accepted(query: str) -> None:
     assert query_problem(query) is None
+
+
+@pytest.mark.parametrize("command", ["watch", "add", "reject"])
+def test_help_says_what_the_command_does_with_an_example(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    out = help_text(capsys, command)
+    assert f"example: python -m pipeline {command}" in out
+
+
+def test_build_help_lists_no_watch(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "--no-watch" in help_text(capsys, "build")
+
+
+@pytest.mark.parametrize(
+    ("exclude", "title", "abstract", "hit"),
+    [
+        (("survey",), "A Survey of MoE", "", "survey"),
+        (("survey",), "MoE", "This paper surveys MoE.", "survey"),
+        (("RL",), "A world model", "", None),  # matched where a word starts only
+        (("RL",), "RLHF at scale", "", "RL"),
+        (("vision language",), "Vision\nLanguage models", "", "vision language"),
+        (("survey", "benchmark"), "A new benchmark", "", "benchmark"),
+    ],
+)
+def test_exclude_matches_words_and_phrases_case_insensitively(
+    exclude: tuple[str, ...], title: str, abstract: str, hit: str | None
+) -> None:
+    meta = Meta("2501.00001", 1, title, ("A",), abstract, "2025-01-01", "2025-01-01", "")
+    assert excluded_by(meta, exclude) == hit
+
+
+@pytest.mark.parametrize(
+    ("title", "project"),
+    [
+        ("DeepSeek-R1: Incentivizing Reasoning Capability in LLMs", "DeepSeek-R1"),
+        (
+            "Native Sparse Attention: Hardware-Aligned and Natively Trainable",
+            "Native Sparse Attention",
+        ),
+        ("Reproducing R1 on a Budget", "Reproducing R1"),
+        ("DeepSeek-V3 Technical Report", "DeepSeek-V3 Technical Report"),
+        ("<img src=x>: [a](b)", "img src x"),
+        ("", "2501.00001"),
+    ],
+)
+def test_project_from_title(title: str, project: str) -> None:
+    assert project_from_title(title, "2501.00001") == project
+
+
+def test_the_readme_examples_are_valid_watches() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Watching for new papers", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    watches = parse_watches(ROOT / "README.md", tomllib.loads(example)["watch"])
+    assert [w.query for w in watches] == [
+        'au:"DeepSeek-AI"',
+        'cat:cs.CL AND abs:"mixture of experts" ANDNOT ti:survey',
+    ]
+    assert watches[1].exclude == ("benchmark", "vision language") and not watches[1].add
