@@ -6,6 +6,9 @@ import tomllib
 
 import pytest
 
+from pipeline.commands.watch import run_watches
+from pipeline.config import load_config
+from pipeline.sources.arxiv import ArxivClient
 from tests.conftest import Project
 from tests.fakes import Fault
 from tests.watchkit import (
@@ -213,3 +216,24 @@ def test_candidates_file_is_deterministic_and_escapes_arxiv_text(
     assert project.run("watch") == 0  # the same answer: not even rewritten
     assert (project.output / "candidates.md").stat().st_mtime_ns == mtime
     assert len(project.arxiv.search_calls) == 2
+
+
+def test_searches_and_metadata_requests_share_the_api_spacing(
+    project: Project, clock: Clock, no_sleep: list[float]
+) -> None:
+    serve_deepseek(project)
+    second = watch_table(name="MoE", query='abs:"mixture of experts"')
+    text = commented_config(project, watch_table() + second).replace(
+        "delay_seconds = 0", "delay_seconds = 3"
+    )
+    project.write_config(text)
+    config = load_config(project.config)
+    client = ArxivClient(config.arxiv, clock=lambda: 100.0)  # no time passes between requests
+    try:
+        run = run_watches(config, client)
+        client.metadata(config.papers)
+    finally:
+        client.close()
+    assert [w.name for w in config.watches] == ["DeepSeek-AI", "MoE"]
+    assert run.notes == [] and len(project.arxiv.search_calls) == 2
+    assert no_sleep == [3.0, 3.0]  # search, wait, search, wait, metadata

@@ -43,13 +43,11 @@ def run_watches(config: Config, client: ArxivClient, progress: Progress | None =
     to_add: list[tuple[Meta, WatchConfig]] = []
     broken: str | None = None  # the watch whose request failed: spare arXiv the others
     for watch in config.watches:
-        if progress:
-            progress.stage(f"watch {watch.name}: searching arXiv")
         if broken and watchsrc.cached(config.cache_dir, watch, watchsrc.now()) is None:
             run.notes.append(f"watch {watch.name!r}: not run, the search of {broken!r} failed")
             continue
         try:
-            metas, _ = watchsrc.search(client, watch, config.cache_dir)
+            metas, from_cache = watchsrc.search(client, watch, config.cache_dir)
         except FetchError as exc:
             broken, run.failed = watch.name, True
             run.notes.append(
@@ -58,6 +56,9 @@ def run_watches(config: Config, client: ArxivClient, progress: Progress | None =
             )
             continue
         new = _sort(watch, metas, state, taken, to_add, run)
+        if progress:
+            answer = "the answer cached less than 20 hours ago" if from_cache else "arXiv"
+            progress.stage(f"watch {watch.name}: {len(metas)} results from {answer}, {new} new")
         state.ran(watch.name, watch.query, today, found_new=new > 0)
         if note := state.stalled(watch.name, today):
             run.notes.append(note)
