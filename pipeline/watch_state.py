@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Config
-from pipeline.sources.arxiv import Meta
+from pipeline.state import Meta
 from pipeline.store import write_if_changed
 
 STALL_DAYS = 30

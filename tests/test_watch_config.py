@@ -9,9 +9,9 @@ import pytest
 
 from pipeline.commands.edit_config import project_from_title
 from pipeline.config_watch import parse_watches
-from pipeline.sources.arxiv import Meta
 from pipeline.sources.query import query_problem
 from pipeline.sources.watch import excluded_by
+from pipeline.state import Meta
 from tests.conftest import ROOT, Project, config_text
 from tests.test_help import help_text
 

@@ -13,7 +13,8 @@ from pipeline.errors import FetchError
 from pipeline.progress import Progress
 from pipeline.publish.candidates import write_candidates
 from pipeline.sources import watch as watchsrc
-from pipeline.sources.arxiv import ArxivClient, Meta
+from pipeline.sources.arxiv import ArxivClient
+from pipeline.state import Meta
 from pipeline.watch_state import Candidate, WatchState
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ from pathlib import Path
 import arxiv
 
 from pipeline.config_watch import WatchConfig
-from pipeline.sources.arxiv import ArxivClient, Meta
+from pipeline.sources.arxiv import ArxivClient
+from pipeline.state import Meta
 from pipeline.store import atomic_write
 
 CACHE_FOR = timedelta(hours=20)
