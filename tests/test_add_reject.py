@@ -123,3 +123,20 @@ def test_add_and_reject_wait_for_no_build_they_refuse_while_one_runs(
         assert listed.run("reject", "2501.12948") == 3
     assert "another build is running" in capsys.readouterr().err
     assert listed.config.read_bytes() == before
+
+
+def test_reject_creates_the_list_before_the_first_table(project: Project) -> None:
+    text = config_text(project.arxiv.api_url, project.llm.base_url)
+    text = "# no top-level keys here\n\n" + text.split("\n", 2)[2]  # drop title and intro
+    project.write_config(text)
+    assert project.run("reject", "2502.00001") == 0
+    after = project.config.read_text(encoding="utf-8")
+    assert inserted(text, after).strip() == 'rejected = ["2502.00001"]'
+    assert after.index("rejected") < after.index("[output]")
+    assert tomllib.loads(after)["rejected"] == ["2502.00001"]
+
+
+def test_watch_without_watches_says_so(project: Project, capsys: pytest.CaptureFixture[str]):
+    assert project.run("watch") == 0
+    assert capsys.readouterr().err == "watch: no [[watch]] tables in config.toml: nothing to do\n"
+    assert project.arxiv.requests == []
