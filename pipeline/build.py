@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Config, PaperConfig
 from pipeline.errors import PaperError, PdfError, SummariseError
+from pipeline.llm.client import UNREACHABLE, endpoint_host
 from pipeline.llm.summarise import prompt_hash
 from pipeline.plan import pdf_cache_path, stale_reason
 from pipeline.progress import Progress
@@ -21,6 +22,7 @@ from pipeline.state import Meta, PaperState, StateStore, with_error
 from pipeline.store import build_lock, remove_stale_temps, sha256_file
 
 if TYPE_CHECKING:
+    from pipeline.llm.answer import Usage
     from pipeline.llm.summarise import Summariser
     from pipeline.text.pool import Extractor
 
@@ -60,12 +62,15 @@ class BuildReport:
     render: RenderReport = field(default_factory=RenderReport)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_prompt_tokens: int = 0  # part of prompt_tokens
+    reasoning_tokens: int = 0  # part of completion_tokens
     api_requests: int = 0
     pdf_requests: int = 0
     plan: list[str] = field(default_factory=list)  # dry-run lines
     new_candidates: list[tuple[str, str, str]] = field(default_factory=list)  # id, title, watch
     watch_notes: list[str] = field(default_factory=list)  # a failed watch, a silent one
     papers_added: list[tuple[str, str, str]] = field(default_factory=list)  # id, project, watch
+    run_errors: list[str] = field(default_factory=list)  # whole-run failures, each said once
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -219,6 +224,7 @@ class Build:
     ) -> None:
         if not work:
             return
+        self._preflight()
         self.progress.start(len(work))
         self._get_ready()
         workers = min(len(work), 2 * (self.options.jobs or self.config.llm.concurrency) + 4, 32)
@@ -228,6 +234,19 @@ class Build:
         if self._preparing is not None:
             self._preparing.join()
         self.report.pdf_requests = self.arxiv.pdf_requests if self._arxiv else 0
+        if self._summariser is not None and self._summariser.client.unreachable:
+            self.report.run_errors.append(self._summariser.client.unreachable)
+
+    def _preflight(self) -> None:
+        """One small model request before any PDF is downloaded: exit 2 when it cannot work."""
+        cap = self.config.llm.max_run_tokens
+        if cap is not None and cap <= 0:  # every paper is deferred: nothing will be asked
+            return
+        host = endpoint_host(self.config.llm.base_url)
+        self.progress.stage(f"checking the model endpoint {host}")
+        usage = self.summariser.preflight()
+        if usage is not None:
+            self._add_usage(usage)
 
     def _one(
         self, paper: PaperConfig, meta: Meta, reason: str, states: dict[str, PaperState | None]
@@ -248,6 +267,8 @@ class Build:
     ) -> None:
         if self._deferred(paper.id):  # spent before this paper started: do not even download
             return
+        if self.summariser.client.unreachable:  # said once for the run; no download for nothing
+            raise SummariseError(paper.id, UNREACHABLE)
         pdf = pdf_cache_path(self.config, paper.id, meta.version)
         if not pdf.is_file():
             self.progress.update(paper.id, "downloading PDF")
@@ -264,13 +285,17 @@ class Build:
             if self._deferred(paper.id):
                 return
             self.progress.update(paper.id, f"asking the model ({selection.tokens} tokens)")
-            answer = self.summariser.summarise(meta, selection, on_usage=self._add_usage)
+            answer = self.summariser.summarise(
+                meta,
+                selection,
+                on_usage=self._add_usage,
+                reselect=lambda budget: select_for_budget(text, budget),
+            )
         new_state = summarised_state(
-            state, meta, answer, selection, text, pdf_sha, self.config.llm, self.prompt_sha
+            state, meta, answer, answer.selection, text, pdf_sha, self.config.llm, self.prompt_sha
         )
         self.store.save(new_state)
-        tokens = answer.prompt_tokens + answer.completion_tokens
-        self._outcome(paper.id, "done", f"{reason}; {tokens} tokens")
+        self._outcome(paper.id, "done", f"{reason}; {answer.usage.total} tokens")
 
     def _text(self, paper_id: str, pdf: Any, pdf_sha: str) -> str:
         from pipeline.text.extract import ExtractError
@@ -280,11 +305,13 @@ class Build:
         except ExtractError as exc:
             raise PdfError(paper_id, str(exc)) from exc
 
-    def _add_usage(self, prompt_tokens: int, completion_tokens: int) -> None:
+    def _add_usage(self, usage: Usage) -> None:
         """Count one model answer's tokens in the run totals (failed papers' answers too)."""
         with self._lock:
-            self.report.prompt_tokens += prompt_tokens
-            self.report.completion_tokens += completion_tokens
+            self.report.prompt_tokens += usage.prompt_tokens
+            self.report.completion_tokens += usage.completion_tokens
+            self.report.cached_prompt_tokens += usage.cached_prompt_tokens
+            self.report.reasoning_tokens += usage.reasoning_tokens
 
     def _deferred(self, paper_id: str) -> bool:
         """Once the run has used llm.max_run_tokens, defer this paper to the next build."""

@@ -31,13 +31,21 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "concurrency": 4,
         "timeout_seconds": 120.0,
         "max_input_tokens": 12000,
+        "max_output_tokens": 8192,
+        "provider": "auto",
+        "reasoning": "off",
+        "temperature": None,
+        "extra_body": None,
         "max_run_tokens": None,
         "price_per_million_input": None,
+        "price_per_million_cached_input": None,
         "price_per_million_output": None,
     },
     "cache": {"dir": ".cache"},
 }
 TOP_KEYS = {"title", "intro", "papers", "watch", "rejected", *DEFAULTS}
+PROVIDERS = ("auto", "deepseek", "openai", "ollama", "vllm", "llamacpp", "openrouter", "generic")
+REASONING = ("off", "low", "medium", "high")
 PAPER_KEYS = {"id", "project", "slug", "mark", "notes"}
 
 
@@ -76,6 +84,12 @@ class LlmConfig:
     max_run_tokens: int | None
     price_per_million_input: float | None
     price_per_million_output: float | None
+    max_output_tokens: int = 8192
+    provider: str = "auto"  # as configured; pipeline.llm.providers resolves "auto"
+    reasoning: str = "off"
+    temperature: float | None = None  # sent only when set
+    extra_body: dict[str, Any] = field(default_factory=dict)  # sent verbatim, merged last
+    price_per_million_cached_input: float | None = None
 
 
 @dataclass(frozen=True)
@@ -235,7 +249,38 @@ def _llm(path: Path, s: dict[str, Any]) -> LlmConfig:
         price_per_million_output=_optional(
             path, "llm.price_per_million_output", s["price_per_million_output"], float
         ),
+        max_output_tokens=_number(path, "llm.max_output_tokens", s["max_output_tokens"], int, 16),
+        provider=_choice(path, "llm.provider", s["provider"], PROVIDERS),
+        reasoning=_choice(path, "llm.reasoning", s["reasoning"], REASONING),
+        temperature=_temperature(path, s["temperature"]),
+        extra_body=_table(path, "llm.extra_body", s["extra_body"]),
+        price_per_million_cached_input=_optional(
+            path, "llm.price_per_million_cached_input", s["price_per_million_cached_input"], float
+        ),
     )
+
+
+def _choice(path: Path, key: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f"{path}: {key} must be one of {' | '.join(choices)}, got {value!r}")
+    return value
+
+
+def _temperature(path: Path, value: Any) -> float | None:
+    if value is None:
+        return None
+    number = _number(path, "llm.temperature", value, float, 0)
+    if number > 2:
+        raise ConfigError(f"{path}: llm.temperature must be between 0 and 2, got {value!r}")
+    return number
+
+
+def _table(path: Path, key: str, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: {key} must be a table, like {key.split('.')[-1]} = {{ ... }}")
+    return dict(value)
 
 
 def _papers(path: Path, raw: Any) -> tuple[PaperConfig, ...]:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from pipeline.llm.summarise import endpoint_host
+from pipeline.llm.client import endpoint_host
 from pipeline.quality.checks import unsupported_concepts, unsupported_terms
 from pipeline.quality.grounding import GroundingIndex
 from pipeline.state import InputInfo, Meta, PaperState, Summary, Usage
@@ -57,11 +57,7 @@ def summarised_state(
         pdf_sha256=pdf_sha,
         text_sha256=sha256_bytes(text.encode("utf-8")),
         input=InputInfo(selection.tokens, list(selection.sections), list(selection.omitted)),
-        usage=Usage(
-            prompt_tokens=answer.prompt_tokens,
-            completion_tokens=answer.completion_tokens,
-            attempts=answer.attempts,
-        ),
+        usage=Usage(**answer.usage.to_dict(), attempts=answer.attempts),
         unsupported_terms=unsupported(answer.summary, text),
         generated_at=now_utc().isoformat(timespec="seconds"),
         last_error=None,

@@ -14,11 +14,26 @@ _DETAIL_ID = re.compile(r"\.(\d{4}\.\d{4,5})v\d+\.md$")
 
 
 def cost(report: BuildReport, config: Config) -> float | None:
-    """Money spent in this run, when the config gives prices per million tokens."""
-    p_in, p_out = config.llm.price_per_million_input, config.llm.price_per_million_output
+    """Money spent in this run, when the config gives prices per million tokens; cached prompt
+    tokens at llm.price_per_million_cached_input where given."""
+    llm = config.llm
+    p_in, p_out = llm.price_per_million_input, llm.price_per_million_output
     if p_in is None and p_out is None:
         return None
-    return (report.prompt_tokens * (p_in or 0) + report.completion_tokens * (p_out or 0)) / 1e6
+    p_cached = llm.price_per_million_cached_input
+    cached = report.cached_prompt_tokens if p_cached is not None else 0
+    prompt = (report.prompt_tokens - cached) * (p_in or 0) + cached * (p_cached or 0)
+    return (prompt + report.completion_tokens * (p_out or 0)) / 1e6
+
+
+def tokens_text(report: BuildReport) -> str:
+    """ "N prompt (C cached) + M completion (R reasoning) tokens": the parts only when nonzero."""
+    cached = f" ({report.cached_prompt_tokens} cached)" if report.cached_prompt_tokens else ""
+    reasoning = f" ({report.reasoning_tokens} reasoning)" if report.reasoning_tokens else ""
+    return (
+        f"{report.prompt_tokens} prompt{cached} + {report.completion_tokens} completion"
+        f"{reasoning} tokens"
+    )
 
 
 def print_report(
@@ -30,7 +45,9 @@ def print_report(
         for line in report.plan or ["nothing to summarise"]:
             print(line, file=sys.stdout)
     counts = ", ".join(f"{report.count(s)} {s}" for s in ("done", "skipped", "failed", "deferred"))
-    tokens = f"{report.prompt_tokens} prompt + {report.completion_tokens} completion tokens"
+    for line in report.run_errors:  # a whole-run failure: said once, first
+        print(f"error: {line}", file=out)
+    tokens = tokens_text(report)
     spent = cost(report, config)
     money = f" (cost {spent:.4f})" if spent is not None else ""
     requests = f"arXiv API requests {report.api_requests}, PDF downloads {report.pdf_requests}"

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
+from pipeline.text.tokens import estimate_tokens
 from tests.fake_arxiv_search import search_feed
 
 # -- shared server plumbing ---------------------------------------------------------------------
@@ -295,6 +296,30 @@ def good_answer(title: str) -> dict[str, Any]:
 
 
 Responder = Callable[[dict[str, Any]], tuple[int, Any]]
+CHAT_PATH = "/v1/chat/completions"
+
+
+def is_preflight(body: dict[str, Any]) -> bool:
+    """The build's one small test request: no paper in it (bookkeeping only: answered alike)."""
+    return not any("<paper>" in str(m.get("content", "")) for m in body.get("messages", []))
+
+
+def prompt_tokens(body: dict[str, Any]) -> int:
+    """The fakes' token count of a prompt: the pipeline's own estimate, message by message."""
+    return sum(estimate_tokens(str(m.get("content", ""))) for m in body.get("messages", []))
+
+
+def completion(body: dict[str, Any], message: dict[str, Any], finish: str, usage: dict) -> bytes:
+    """A chat.completion body."""
+    answer = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": body.get("model", "fake"),
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": usage,
+    }
+    return json.dumps(answer, ensure_ascii=False).encode()
 
 
 class _LlmHandler(_Handler):
@@ -302,15 +327,28 @@ class _LlmHandler(_Handler):
         length = int(self.headers.get("Content-Length", "0"))
         body = json.loads(self.rfile.read(length) or b"{}")
         owner: FakeLLM = self.owner
-        owner.enter(body, self.headers.get("Authorization", ""))
+        if urlsplit(self.path).path != CHAT_PATH:  # a wrong base_url
+            owner.record_stray(self.path)
+            self.send(404, b"404 page not found", "text/plain")
+            return
+        auth = self.headers.get("Authorization", "")
+        if is_preflight(body):
+            owner.record_preflight(body, auth)
+            self.answer("preflight", lambda: owner.respond(body, auth))
+            return
+        owner.enter(body, auth)
         try:
-            self.answer("llm", lambda: owner.respond(body))
+            self.answer("llm", lambda: owner.respond(body, auth))
         finally:
             owner.leave()
 
 
 class FakeLLM(_Server):
     """POST /v1/chat/completions; answers with `responder(body)` (default: a good answer).
+
+    A generic OpenAI-compatible server: any key, any model, unknown fields ignored, usage counted
+    with the pipeline's token estimate. The build's preflight request is answered alike but kept
+    apart (`preflights`, fault route "preflight") so `bodies` holds the papers' requests.
 
     `gate`, when set, holds each request until `gate_size` requests are in flight at once (or
     a safety timeout passes): a timing-free way to show requests overlap.
@@ -321,7 +359,10 @@ class FakeLLM(_Server):
         self.responder = responder or self.default
         self.latency = latency
         self.bodies: list[dict[str, Any]] = []
+        self.preflights: list[dict[str, Any]] = []
+        self.stray_paths: list[str] = []
         self.auth_headers: list[str] = []
+        self.usages: list[dict[str, Any]] = []  # the usage of every 200 answer, preflight too
         self.in_flight = 0
         self.max_in_flight = 0
         self.gate: threading.Barrier | None = None
@@ -337,6 +378,23 @@ class FakeLLM(_Server):
             m = TITLE_RE.search(body["messages"][1]["content"])
             out.append(m.group(1) if m else "")
         return out
+
+    def tokens(self) -> tuple[int, int]:
+        """(prompt, completion) tokens of every answer so far, as the closing summary adds them."""
+        with self.lock:
+            return (
+                sum(u["prompt_tokens"] for u in self.usages),
+                sum(u["completion_tokens"] for u in self.usages),
+            )
+
+    def record_preflight(self, body: dict[str, Any], auth: str) -> None:
+        with self.lock:
+            self.preflights.append(body)
+            self.auth_headers.append(auth)
+
+    def record_stray(self, path: str) -> None:
+        with self.lock:
+            self.stray_paths.append(path)
 
     def enter(self, body: dict[str, Any], auth: str) -> None:
         with self.lock:
@@ -361,23 +419,23 @@ class FakeLLM(_Server):
         m = TITLE_RE.search(body["messages"][1]["content"])
         return 200, good_answer(m.group(1) if m else "Paper")
 
-    def respond(self, body: dict[str, Any]) -> tuple[int, bytes, str]:
-        status, payload = self.responder(body)
+    def respond(self, body: dict[str, Any], auth: str = "") -> tuple[int, bytes, str]:
+        status, payload = (200, {"ok": True}) if is_preflight(body) else self.responder(body)
         if status != 200:
             return status, json.dumps(payload).encode(), "application/json"
         content = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
-        completion = {
-            "id": "chatcmpl-fake",
-            "object": "chat.completion",
-            "created": 1700000000,
-            "model": body.get("model", "fake"),
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {"prompt_tokens": 1000, "completion_tokens": 300, "total_tokens": 1300},
+        usage = self.usage(prompt_tokens(body), estimate_tokens(content))
+        message = {"role": "assistant", "content": content}
+        return 200, completion(body, message, "stop", usage), "application/json"
+
+    def usage(self, prompt: int, completion_tokens: int, **extra: Any) -> dict[str, Any]:
+        """A usage object, recorded for `tokens()`."""
+        usage = {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt + completion_tokens,
+            **extra,
         }
-        return 200, json.dumps(completion, ensure_ascii=False).encode(), "application/json"
+        with self.lock:
+            self.usages.append(usage)
+        return usage

@@ -1,7 +1,8 @@
 """Token usage and the run budget through the real CLI: per-paper usage, run totals and cost in
 the closing summary, and llm.max_run_tokens deferring papers to the next build.
 
-The fake model answers every request with usage 1000 prompt + 300 completion tokens.
+The fake model counts tokens with the pipeline's own estimate; `project.llm.tokens()` adds up
+what it reported (the papers' requests and the build's one preflight request).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from pipeline.text.tokens import estimate_tokens
 from tests.conftest import PAPERS, Project, config_text
-from tests.fakes import TITLE_RE, good_answer
+from tests.fakes import TITLE_RE, good_answer, prompt_tokens
 
 TITLES = {paper_id: title for paper_id, _, title, _, _, _ in PAPERS}
 
@@ -41,15 +43,19 @@ def test_usage_per_paper_and_run_totals_with_cost(
 ) -> None:
     configure(project, "price_per_million_input = 0.27\nprice_per_million_output = 1.10")
     assert project.run("build") == 0
+    prompt, completion = project.llm.tokens()
+    cost = (prompt * 0.27 + completion * 1.10) / 1e6
     assert summary_lines(capsys.readouterr().err) == [
-        "build: 3 done, 0 skipped, 0 failed, 0 deferred; 3000 prompt + 900 completion tokens "
-        "(cost 0.0018); arXiv API requests 1, PDF downloads 3"
+        f"build: 3 done, 0 skipped, 0 failed, 0 deferred; {prompt} prompt + {completion} "
+        f"completion tokens (cost {cost:.4f}); arXiv API requests 1, PDF downloads 3"
     ]
-    for paper_id in TITLES:
+    for paper_id, title in TITLES.items():
+        (asked,) = [b for b in project.llm.bodies if f"：{title}\n" in b["messages"][1]["content"]]
+        answer = json.dumps(good_answer(title), ensure_ascii=False)
         assert usage(project, paper_id) == {
-            "prompt_tokens": 1000,
+            "prompt_tokens": prompt_tokens(asked),
             "cached_prompt_tokens": 0,
-            "completion_tokens": 300,
+            "completion_tokens": estimate_tokens(answer),
             "reasoning_tokens": 0,
             "attempts": 1,
         }
@@ -62,9 +68,10 @@ def test_usage_per_paper_and_run_totals_with_cost(
 
 def test_no_prices_no_cost(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
     assert project.run("build", "--only", "2401.02954") == 0
+    prompt, completion = project.llm.tokens()
     assert summary_lines(capsys.readouterr().err) == [
-        "build: 1 done, 0 skipped, 0 failed, 0 deferred; 1000 prompt + 300 completion tokens; "
-        "arXiv API requests 1, PDF downloads 1"
+        f"build: 1 done, 0 skipped, 0 failed, 0 deferred; {prompt} prompt + {completion} "
+        "completion tokens; arXiv API requests 1, PDF downloads 1"
     ]
 
 
@@ -82,9 +89,12 @@ def test_tokens_of_a_failed_paper_count_in_the_run(
     project.llm.responder = respond
     configure(project, "price_per_million_input = 1\nprice_per_million_output = 2")
     assert project.run("build") == 1
+    prompt, completion = project.llm.tokens()
+    assert len(project.llm.usages) == 1 + 4  # the preflight, two good answers, two broken ones
+    cost = (prompt * 1 + completion * 2) / 1e6
     assert summary_lines(capsys.readouterr().err) == [
-        "build: 2 done, 0 skipped, 1 failed, 0 deferred; 4000 prompt + 1200 completion tokens "
-        "(cost 0.0064); arXiv API requests 1, PDF downloads 3",
+        f"build: 2 done, 0 skipped, 1 failed, 0 deferred; {prompt} prompt + {completion} "
+        f"completion tokens (cost {cost:.4f}); arXiv API requests 1, PDF downloads 3",
         "  failed: 2405.04434: model answer unusable after one repair: "
         "bullets must have exactly 3 items, got 2",
         "  rerun `python -m pipeline build` to retry exactly the failed papers",
@@ -99,12 +109,14 @@ def test_max_run_tokens_defers_the_rest_to_the_next_build(
     assert len(project.llm.bodies) == 1
     done_title = project.llm.titles()[0]
     deferred = sorted(i for i, title in TITLES.items() if title != done_title)
+    prompt, completion = project.llm.tokens()
+    assert prompt + completion >= 1300
     assert summary_lines(capsys.readouterr().err) == [
-        "build: 1 done, 0 skipped, 0 failed, 2 deferred; 1000 prompt + 300 completion tokens; "
-        "arXiv API requests 1, PDF downloads 3",
+        f"build: 1 done, 0 skipped, 0 failed, 2 deferred; {prompt} prompt + {completion} "
+        "completion tokens; arXiv API requests 1, PDF downloads 3",
         *(
             f"  deferred: {paper_id}: llm.max_run_tokens = 1300 reached "
-            "(1300 tokens used in this run)"
+            f"({prompt + completion} tokens used in this run)"
             for paper_id in deferred
         ),
         "  rerun `python -m pipeline build` to retry exactly the deferred papers",
@@ -118,11 +130,14 @@ def test_max_run_tokens_defers_the_rest_to_the_next_build(
     assert sorted(line.split("\t")[0] for line in status if "no summary yet" in line) == deferred
 
     configure(project, "max_run_tokens = 100000")
+    before = len(project.llm.usages)
     assert project.run("build", "--jobs", "1") == 0
     assert sorted(project.llm.titles()[1:]) == sorted(TITLES[i] for i in deferred)
+    prompt = sum(u["prompt_tokens"] for u in project.llm.usages[before:])
+    completion = sum(u["completion_tokens"] for u in project.llm.usages[before:])
     assert summary_lines(capsys.readouterr().err) == [
-        "build: 2 done, 1 skipped, 0 failed, 0 deferred; 2000 prompt + 600 completion tokens; "
-        "arXiv API requests 1, PDF downloads 0"
+        f"build: 2 done, 1 skipped, 0 failed, 0 deferred; {prompt} prompt + {completion} "
+        "completion tokens; arXiv API requests 1, PDF downloads 0"
     ]
 
 
@@ -131,7 +146,7 @@ def test_max_run_tokens_zero_defers_everything_without_a_download(
 ) -> None:
     configure(project, "max_run_tokens = 0")
     assert project.run("build") == 1
-    assert project.llm.bodies == [] and project.arxiv.pdf_calls == []
+    assert project.llm.bodies == project.llm.preflights == [] and project.arxiv.pdf_calls == []
     lines = summary_lines(capsys.readouterr().err)
     assert lines[0] == (
         "build: 0 done, 0 skipped, 0 failed, 3 deferred; 0 prompt + 0 completion tokens; "

@@ -71,8 +71,10 @@ def test_malformed_toml_names_the_file_and_line(
             lambda t: t.replace("[llm]\n", '[llm]\nmodle = "x"\n'),
             " [llm]:",
             "modle",
-            "api_key_env, base_url, concurrency, max_input_tokens, max_run_tokens, model, "
-            "price_per_million_input, price_per_million_output, timeout_seconds",
+            "api_key_env, base_url, concurrency, extra_body, max_input_tokens, "
+            "max_output_tokens, max_run_tokens, model, price_per_million_cached_input, "
+            "price_per_million_input, price_per_million_output, provider, reasoning, "
+            "temperature, timeout_seconds",
         ),
         (
             lambda t: t.replace('project = "DeepSeek LLM"', 'projekt = "DeepSeek LLM"'),

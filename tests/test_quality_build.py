@@ -15,8 +15,9 @@ import pytest
 from pipeline.cli import main
 from pipeline.llm.summarise import prompt_hash
 from pipeline.publish import mdsafe
+from pipeline.text.tokens import estimate_tokens
 from tests.conftest import FIXTURE_PDFS, SHARED, Project
-from tests.fakes import TITLE_RE, Fault, good_answer
+from tests.fakes import TITLE_RE, Fault, good_answer, prompt_tokens
 
 V2 = "2405.04434"
 V2_DETAIL = "deepseek-paper/03-DeepSeek-V2.2405.04434v5.md"
@@ -196,11 +197,13 @@ def test_english_answer_is_repaired_once_and_provenance_is_recorded(
     assert "- detail[0].text is not in Chinese (CJK share 0.00, need >= 0.50)" in problems
 
     state = state_of(project, V2)
-    assert state["summary"]["abstract"] == good_answer(title_of(v2_requests[0]))["abstract"]
+    good = good_answer(title_of(v2_requests[0]))
+    assert state["summary"]["abstract"] == good["abstract"]
+    answers = [json.dumps(ENGLISH, ensure_ascii=False), json.dumps(good, ensure_ascii=False)]
     assert state["usage"] == {
-        "prompt_tokens": 2000,
+        "prompt_tokens": sum(prompt_tokens(b) for b in v2_requests),
         "cached_prompt_tokens": 0,
-        "completion_tokens": 600,
+        "completion_tokens": sum(estimate_tokens(a) for a in answers),
         "reasoning_tokens": 0,
         "attempts": 2,
     }

@@ -594,22 +594,22 @@ def test_verbose_build_logs_no_key(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from pipeline.llm.summarise import Summariser
+    from pipeline.llm.client import ModelClient
 
-    complete = Summariser._complete
+    create = ModelClient._create
 
-    def chatty(self: Summariser, paper_id: str, messages: list[dict[str, str]]) -> Any:
+    def chatty(self: ModelClient, messages: list[dict[str, str]], fields: dict) -> Any:
         # as a third-party library logging its request headers at DEBUG would
         logging.getLogger("openai._base_client").debug("headers: Bearer %s", self.api_key)
-        return complete(self, paper_id, messages)
+        return create(self, messages, fields)
 
-    monkeypatch.setattr(Summariser, "_complete", chatty)
+    monkeypatch.setattr(ModelClient, "_create", chatty)
     assert project.run("build", "-v") == 0
     out, err = capsys.readouterr()
     names = {r.name for r in caplog.records}
     assert {"openai._base_client", "pipeline.progress"} <= names
     assert any(n.startswith("httpcore") for n in names)  # the debug logs really are on
-    assert err.count("headers: Bearer [redacted]") == 3
+    assert err.count("headers: Bearer [redacted]") == 1 + 3  # the preflight, then each paper
     assert_key_kept(project, seen, out, err, caplog)
 
 

@@ -1,4 +1,8 @@
-"""Prompt rendering, the chat completion, and parsing and validating the model's answer."""
+"""One paper's summary: the prompt, the request (llm/client.py), and what the answer must be.
+
+A cut answer is asked again with a larger cap, a prompt the endpoint cut or refused as too long
+fails with the fix (or is refitted to the context the endpoint named), and an answer that breaks
+the contract is sent back once."""
 
 from __future__ import annotations
 
@@ -9,15 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import jinja2
 
 from pipeline.config import LlmConfig
 from pipeline.errors import SummariseError
+from pipeline.llm.answer import Reply, Usage
+from pipeline.llm.client import ContextExceeded, ModelClient
 from pipeline.quality.checks import answer_problems, normalise_answer
-from pipeline.redact import redact
+from pipeline.sources import retry as netretry
 from pipeline.store import sha256_bytes
+from pipeline.text.tokens import estimate_tokens
 
 if TYPE_CHECKING:
     from pipeline.state import Meta
@@ -49,11 +55,6 @@ def prompt_hash(prompts_dir: Path = PROMPTS_DIR) -> str:
     return sha256_bytes(b"\0".join(parts))
 
 
-def endpoint_host(base_url: str) -> str:
-    """The endpoint's network location (host[:port]), as recorded in the state and detail file."""
-    return urlsplit(base_url).netloc or base_url
-
-
 def quote_paper_text(text: str) -> str:
     """Neutralise delimiter look-alikes so the paper cannot close its own quotation.
 
@@ -68,42 +69,49 @@ def _defang(m: re.Match[str]) -> str:
     return "(" + m.string[m.end("open") : end] + (")" if m["close"] else "")
 
 
-UsageSink = Callable[[int, int], None]
+UsageSink = Callable[[Usage], None]
+Reselect = Callable[[int], "Selection"]  # a text budget in tokens -> the paper text that fits
+TRUNCATED_SHARE = 0.6  # the endpoint counted under this share of our prompt: it cut the prompt
+BUSY_RETRIES = 2  # finish_reason "insufficient_system_resource" is retried like a 503
+MIN_ANSWER_ROOM = 1024  # tokens kept for the answer when a prompt is refitted to a context
+MIN_TEXT_BUDGET = 500  # less paper text than this is not worth a summary
 
 
 @dataclass
 class Answer:
-    """A validated summary and what it cost."""
+    """A validated summary, what it cost, and the paper text it was made from."""
 
     summary: dict[str, Any]
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    attempts: int = 1
+    selection: Selection
+    cap: int  # the answer cap of the latest request
+    usage: Usage = field(default_factory=Usage)
+    attempts: int = 0  # answers received for this paper
     model: str = ""
     repaired_problems: list[str] = field(default_factory=list)
+    raised_cap: bool = False
+
+
+def prompt_estimate(messages: list[dict[str, str]]) -> int:
+    """Our token estimate of a prompt, the measure the endpoint's usage.prompt_tokens meets."""
+    return sum(estimate_tokens(m["content"]) for m in messages)
 
 
 class Summariser:
     """Asks the model for one paper's summary; one repair round when the answer breaks the rules."""
 
     def __init__(self, cfg: LlmConfig, api_key: str, prompts_dir: Path = PROMPTS_DIR) -> None:
-        from openai import OpenAI  # heavy import: only when a summary is needed
-
         self.cfg = cfg
-        self.api_key = api_key
-        self.refused: str | None = None  # once the endpoint refuses the key, ask no more
-        self.client = OpenAI(
-            base_url=cfg.base_url,
-            api_key=api_key,
-            timeout=cfg.timeout_seconds,
-            max_retries=2,  # the client's own retry of 408/409/429/5xx: the only retry layer
-        )
+        self.client = ModelClient(cfg, api_key)
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(prompts_dir)),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             autoescape=False,
         )
+
+    def preflight(self) -> Usage | None:
+        """One tiny request before any PDF is downloaded (see ModelClient.preflight)."""
+        return self.client.preflight()
 
     def messages(self, meta: Meta, selection: Selection) -> list[dict[str, str]]:
         """The system and user messages for one paper, from the prompts/ templates."""
@@ -120,16 +128,29 @@ class Summariser:
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     def summarise(
-        self, meta: Meta, selection: Selection, on_usage: UsageSink | None = None
+        self,
+        meta: Meta,
+        selection: Selection,
+        on_usage: UsageSink | None = None,
+        reselect: Reselect | None = None,
     ) -> Answer:
         """A summary that satisfies the answer contract, or SummariseError naming the paper.
 
-        ``on_usage(prompt_tokens, completion_tokens)`` is called after every answer, also when
-        the paper fails afterwards: the run's token totals include what a failure cost.
+        ``on_usage(usage)`` is called after every answer, also when the paper fails afterwards:
+        the run's token totals include what a failure cost. ``reselect(budget)`` gives the paper
+        text for a smaller budget when the endpoint says the prompt exceeds its context.
         """
+        answer = Answer(summary={}, selection=selection, cap=self.cfg.max_output_tokens)
         messages = self.messages(meta, selection)
-        answer = Answer(summary={}, model=self.cfg.model)
-        content, problems = self._ask(meta.id, messages, answer, on_usage)
+        try:
+            content, problems = self._ask(meta.id, messages, answer, on_usage)
+        except ContextExceeded as exc:
+            answer.selection = self._refit(meta.id, exc, messages, answer, reselect)
+            messages = self.messages(meta, answer.selection)
+            try:
+                content, problems = self._ask(meta.id, messages, answer, on_usage)
+            except ContextExceeded as again:
+                raise SummariseError(meta.id, self._context_advice(again.limit)) from None
         if problems:
             logger.info("%s: answer sent back once: %s", meta.id, "; ".join(problems))
             answer.repaired_problems = problems
@@ -138,7 +159,6 @@ class Summariser:
                 {"role": "assistant", "content": content},
                 {"role": "user", "content": repair},
             ]
-            answer.attempts = 2
             content, problems = self._ask(meta.id, messages, answer, on_usage)
             if problems:
                 more = f"; and {len(problems) - 4} more" if len(problems) > 4 else ""
@@ -154,79 +174,134 @@ class Summariser:
         paper_id: str,
         messages: list[dict[str, str]],
         answer: Answer,
-        on_usage: UsageSink | None = None,
+        on_usage: UsageSink | None,
     ) -> tuple[str, list[str]]:
-        response = self._complete(paper_id, messages)
-        if isinstance(response, str):  # a 200 whose body is not JSON
-            return response, ["the endpoint's reply was not a chat completion"]
-        usage = getattr(response, "usage", None)
-        if usage is not None:
-            prompt, completion = usage.prompt_tokens or 0, usage.completion_tokens or 0
-            answer.prompt_tokens += prompt
-            answer.completion_tokens += completion
-            if on_usage is not None:
-                on_usage(prompt, completion)
-        if getattr(response, "model", None):
-            answer.model = response.model
-        content = _content(response)
-        try:
-            parsed = json.loads(content)
-        except ValueError:
-            return content, ["the answer is not a JSON object"]
-        return content, answer_problems(parsed)
-
-    def _complete(self, paper_id: str, messages: list[dict[str, str]]) -> Any:
-        import openai
-
-        if self.refused:
-            raise SummariseError(paper_id, self.refused)
-        try:
-            return self.client.chat.completions.create(
-                model=self.cfg.model,
-                messages=messages,  # type: ignore[arg-type]
-                response_format={"type": "json_object"},
-                temperature=0.3,
+        """One answer's text and what is wrong with it (empty: nothing)."""
+        reply = self._reply(paper_id, messages, answer, on_usage)
+        if not reply.completion:
+            return reply.content, ["the endpoint's reply was not a chat completion"]
+        if not reply.content:  # DeepSeek blanks an answer that was not valid JSON
+            logger.info(
+                "%s: empty answer (finish_reason %s); asking again once",
+                paper_id,
+                reply.finish_reason or "missing",
             )
-        except openai.AuthenticationError as exc:
-            self.refused = (
-                f"the endpoint refused the key in {self.cfg.api_key_env} "
-                f"(HTTP {exc.status_code}); check that variable"
-            )
-            raise SummariseError(paper_id, self.refused) from None
-        except openai.BadRequestError as exc:
-            reason = self._clean(exc)
-            if "context" in reason.lower() or "too long" in reason.lower():
-                reason = (
-                    "prompt exceeds the model's context length; lower llm.max_input_tokens "
-                    f"(now {self.cfg.max_input_tokens}) ({reason})"
+            reply = self._reply(paper_id, messages, answer, on_usage)
+            if not reply.content:
+                raise SummariseError(
+                    paper_id,
+                    f"the model's answer was empty twice (finish_reason "
+                    f"{reply.finish_reason or 'missing'})",
                 )
-            raise SummariseError(paper_id, f"model request rejected: {reason}") from None
-        except openai.APIStatusError as exc:
-            raise SummariseError(
-                paper_id, f"model endpoint answered HTTP {exc.status_code}: {self._clean(exc)}"
-            ) from None
-        except openai.APITimeoutError:
+        try:
+            parsed = json.loads(reply.content)
+        except ValueError:
+            return reply.content, ["the answer is not a JSON object"]
+        return reply.content, answer_problems(parsed)
+
+    def _reply(
+        self,
+        paper_id: str,
+        messages: list[dict[str, str]],
+        answer: Answer,
+        on_usage: UsageSink | None,
+    ) -> Reply:
+        """A reply that ended normally: a cut answer is asked again once with a larger cap."""
+        busy = 0
+        while True:
+            reply = self.client.complete(paper_id, messages, answer.cap)
+            answer.attempts += 1
+            answer.model = reply.model or answer.model
+            if reply.usage is not None:
+                answer.usage.add(reply.usage)
+                if on_usage is not None:
+                    on_usage(reply.usage)
+            self._check_prompt(paper_id, messages, reply)
+            reason = reply.finish_reason
+            if reason == "insufficient_system_resource" and busy < BUSY_RETRIES:
+                busy += 1
+                wait = 2.0**busy
+                logger.info(
+                    "Sleeping: %.2f seconds (%s: the endpoint is out of resources)", wait, paper_id
+                )
+                netretry.pause(wait)
+            elif reason == "length" and not answer.raised_cap:
+                answer.raised_cap, answer.cap = True, 2 * answer.cap
+                logger.info(
+                    "%s: answer cut at the output cap; asking again with %d tokens",
+                    paper_id,
+                    answer.cap,
+                )
+            else:
+                self._check_end(paper_id, reason, answer)
+                return reply
+
+    def _check_end(self, paper_id: str, reason: str, answer: Answer) -> None:
+        if reason == "length":
             raise SummariseError(
                 paper_id,
-                f"model request timed out: no answer within {self.cfg.timeout_seconds:g} s "
-                f"(llm.timeout_seconds), {self.client.max_retries + 1} tries",
-            ) from None
-        except openai.APIError as exc:
-            raise SummariseError(paper_id, f"model request failed: {self._clean(exc)}") from None
+                f"answer cut at the output cap again ({answer.cap} tokens); raise "
+                f"llm.max_output_tokens (now {self.cfg.max_output_tokens})",
+            )
+        if reason == "content_filter":
+            raise SummariseError(paper_id, "the endpoint's content filter stopped the answer")
+        if reason == "insufficient_system_resource":
+            raise SummariseError(
+                paper_id,
+                f"the endpoint is out of resources (insufficient_system_resource), "
+                f"{BUSY_RETRIES + 1} tries; try again later",
+            )
 
-    def _clean(self, exc: Exception) -> str:
-        text = redact(str(exc), self.api_key)
-        return text if len(text) < 300 else text[:300] + "…"
+    def _check_prompt(self, paper_id: str, messages: list[dict[str, str]], reply: Reply) -> None:
+        """Refuse an answer to a prompt the endpoint silently cut to its context (Ollama)."""
+        counted = reply.usage.prompt_tokens if reply.usage else 0
+        sent = prompt_estimate(messages)
+        if counted and counted < TRUNCATED_SHARE * sent:
+            raise SummariseError(
+                paper_id,
+                f"the endpoint cut the prompt to its context ({counted} of ~{sent} tokens read): "
+                f"{self._fix()}",
+            )
+
+    def _refit(
+        self,
+        paper_id: str,
+        exc: ContextExceeded,
+        messages: list[dict[str, str]],
+        answer: Answer,
+        reselect: Reselect | None,
+    ) -> Selection:
+        """The paper text that fits the context the endpoint named, or SummariseError."""
+        advice = self._context_advice(exc.limit)
+        if exc.limit is None or reselect is None:
+            raise SummariseError(paper_id, advice)
+        sent = prompt_estimate(messages)
+        scale = min(max(exc.prompt_tokens / sent, 0.5), 2.0) if exc.prompt_tokens else 1.0
+        room = min(answer.cap, max(MIN_ANSWER_ROOM, exc.limit // 3))
+        budget = int((exc.limit - room) * 0.9 / scale) - (sent - answer.selection.tokens)
+        if budget < MIN_TEXT_BUDGET or budget >= answer.selection.tokens:
+            raise SummariseError(paper_id, advice)
+        logger.info(
+            "%s: the prompt exceeds the model's context (%d tokens); asking again with "
+            "%d tokens of paper text",
+            paper_id,
+            exc.limit,
+            budget,
+        )
+        answer.cap = room
+        return reselect(budget)
+
+    def _context_advice(self, limit: int | None) -> str:
+        size = f" ({limit} tokens)" if limit else ""
+        return f"prompt exceeds the model's context length{size}: {self._fix()}"
+
+    def _fix(self) -> str:
+        return (
+            f"{self.client.profile.context_fix}, or lower llm.max_input_tokens "
+            f"(now {self.cfg.max_input_tokens})"
+        )
 
 
 def _metadata_line(text: str) -> str:
     """Text placed before <paper> (arXiv metadata, omitted section names): one line, no tags."""
     return quote_paper_text(" ".join(text.split()))
-
-
-def _content(response: Any) -> str:
-    try:
-        content = response.choices[0].message.content
-    except (AttributeError, IndexError, TypeError):
-        return ""
-    return content if isinstance(content, str) else ""
