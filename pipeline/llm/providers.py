@@ -105,8 +105,7 @@ PROFILES = {
         Profile(
             "ollama",
             reasoning=_ollama,
-            context_fix="raise the model's context (num_ctx in a Modelfile, or "
-            "OLLAMA_CONTEXT_LENGTH for the server)",
+            context_fix="raise num_ctx (Modelfile) or OLLAMA_CONTEXT_LENGTH",
             local=True,
         ),
         Profile(

@@ -20,6 +20,7 @@ from pipeline.config import LlmConfig
 from pipeline.errors import SummariseError
 from pipeline.llm.answer import Reply, Usage
 from pipeline.llm.client import ContextExceeded, ModelClient
+from pipeline.llm.context import Context
 from pipeline.quality.checks import answer_problems, normalise_answer
 from pipeline.sources import retry as netretry
 from pipeline.store import sha256_bytes
@@ -73,8 +74,6 @@ UsageSink = Callable[[Usage], None]
 Reselect = Callable[[int], "Selection"]  # a text budget in tokens -> the paper text that fits
 TRUNCATED_SHARE = 0.6  # the endpoint counted under this share of our prompt: it cut the prompt
 BUSY_RETRIES = 2  # finish_reason "insufficient_system_resource" is retried like a 503
-MIN_ANSWER_ROOM = 1024  # tokens kept for the answer when a prompt is refitted to a context
-MIN_TEXT_BUDGET = 500  # less paper text than this is not worth a summary
 
 
 @dataclass
@@ -89,6 +88,7 @@ class Answer:
     model: str = ""
     repaired_problems: list[str] = field(default_factory=list)
     raised_cap: bool = False
+    ceiling: int | None = None  # the largest cap the model's context leaves, once known
 
 
 def prompt_estimate(messages: list[dict[str, str]]) -> int:
@@ -102,6 +102,7 @@ class Summariser:
     def __init__(self, cfg: LlmConfig, api_key: str, prompts_dir: Path = PROMPTS_DIR) -> None:
         self.cfg = cfg
         self.client = ModelClient(cfg, api_key)
+        self.context = Context()  # the model's context size, once an endpoint has named it
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(prompts_dir)),
             undefined=jinja2.StrictUndefined,
@@ -141,16 +142,16 @@ class Summariser:
         text for a smaller budget when the endpoint says the prompt exceeds its context.
         """
         answer = Answer(summary={}, selection=selection, cap=self.cfg.max_output_tokens)
-        messages = self.messages(meta, selection)
+        messages = self._fitted(meta, answer, reselect)
         try:
             content, problems = self._ask(meta.id, messages, answer, on_usage)
         except ContextExceeded as exc:
-            answer.selection = self._refit(meta.id, exc, messages, answer, reselect)
-            messages = self.messages(meta, answer.selection)
-            try:
-                content, problems = self._ask(meta.id, messages, answer, on_usage)
-            except ContextExceeded as again:
-                raise SummariseError(meta.id, self._context_advice(again.limit)) from None
+            self.context.learn(exc.limit, exc.prompt_tokens, prompt_estimate(messages))
+            before = (answer.selection.tokens, answer.cap)
+            messages = self._fitted(meta, answer, reselect)
+            if (answer.selection.tokens, answer.cap) == before:  # nothing smaller to send
+                raise SummariseError(meta.id, self._context_advice(exc.limit)) from None
+            content, problems = self._ask_fitted(meta.id, messages, answer, on_usage)
         if problems:
             logger.info("%s: answer sent back once: %s", meta.id, "; ".join(problems))
             answer.repaired_problems = problems
@@ -159,7 +160,7 @@ class Summariser:
                 {"role": "assistant", "content": content},
                 {"role": "user", "content": repair},
             ]
-            content, problems = self._ask(meta.id, messages, answer, on_usage)
+            content, problems = self._ask_fitted(meta.id, messages, answer, on_usage)
             if problems:
                 more = f"; and {len(problems) - 4} more" if len(problems) > 4 else ""
                 raise SummariseError(
@@ -225,8 +226,7 @@ class Summariser:
                     "Sleeping: %.2f seconds (%s: the endpoint is out of resources)", wait, paper_id
                 )
                 netretry.pause(wait)
-            elif reason == "length" and not answer.raised_cap:
-                answer.raised_cap, answer.cap = True, 2 * answer.cap
+            elif reason == "length" and not answer.raised_cap and self._raise_cap(answer):
                 logger.info(
                     "%s: answer cut at the output cap; asking again with %d tokens",
                     paper_id,
@@ -235,6 +235,18 @@ class Summariser:
             else:
                 self._check_end(paper_id, reason, answer)
                 return reply
+
+    @staticmethod
+    def _raise_cap(answer: Answer) -> bool:
+        """Double the answer cap once, as far as the model's context allows; False: it can't."""
+        higher = 2 * answer.cap
+        if answer.ceiling is not None:
+            higher = min(higher, answer.ceiling)
+        answer.raised_cap = True
+        if higher <= answer.cap:
+            return False
+        answer.cap = higher
+        return True
 
     def _check_end(self, paper_id: str, reason: str, answer: Answer) -> None:
         if reason == "length":
@@ -263,33 +275,40 @@ class Summariser:
                 f"{self._fix()}",
             )
 
-    def _refit(
+    def _fitted(self, meta: Meta, answer: Answer, reselect: Reselect | None) -> list[dict]:
+        """The messages for `answer.selection`, fitted to the model's context once it is known:
+        a lower answer cap, else less paper text (`reselect`), else SummariseError."""
+        messages = self.messages(meta, answer.selection)
+        prompt = prompt_estimate(messages)
+        fitted = self.context.fit(prompt, answer.selection.tokens, answer.cap)
+        if fitted is None or (fitted[0] is not None and reselect is None):
+            raise SummariseError(meta.id, self._context_advice(self.context.limit))
+        budget, answer.cap = fitted
+        if budget is not None:
+            logger.info(
+                "%s: the prompt exceeds the model's context (%s tokens); sending %d tokens of "
+                "paper text",
+                meta.id,
+                self.context.limit,
+                budget,
+            )
+            answer.selection = reselect(budget)  # type: ignore[misc]
+            messages = self.messages(meta, answer.selection)
+        answer.ceiling = self.context.ceiling(prompt_estimate(messages))
+        return messages
+
+    def _ask_fitted(
         self,
         paper_id: str,
-        exc: ContextExceeded,
         messages: list[dict[str, str]],
         answer: Answer,
-        reselect: Reselect | None,
-    ) -> Selection:
-        """The paper text that fits the context the endpoint named, or SummariseError."""
-        advice = self._context_advice(exc.limit)
-        if exc.limit is None or reselect is None:
-            raise SummariseError(paper_id, advice)
-        sent = prompt_estimate(messages)
-        scale = min(max(exc.prompt_tokens / sent, 0.5), 2.0) if exc.prompt_tokens else 1.0
-        room = min(answer.cap, max(MIN_ANSWER_ROOM, exc.limit // 3))
-        budget = int((exc.limit - room) * 0.9 / scale) - (sent - answer.selection.tokens)
-        if budget < MIN_TEXT_BUDGET or budget >= answer.selection.tokens:
-            raise SummariseError(paper_id, advice)
-        logger.info(
-            "%s: the prompt exceeds the model's context (%d tokens); asking again with "
-            "%d tokens of paper text",
-            paper_id,
-            exc.limit,
-            budget,
-        )
-        answer.cap = room
-        return reselect(budget)
+        on_usage: UsageSink | None,
+    ) -> tuple[str, list[str]]:
+        """`_ask` for a prompt already fitted to the context: a context 400 now is the end."""
+        try:
+            return self._ask(paper_id, messages, answer, on_usage)
+        except ContextExceeded as exc:
+            raise SummariseError(paper_id, self._context_advice(exc.limit)) from None
 
     def _context_advice(self, limit: int | None) -> str:
         size = f" ({limit} tokens)" if limit else ""
