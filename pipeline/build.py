@@ -6,6 +6,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Config, PaperConfig
@@ -239,14 +240,11 @@ class Build:
 
     def _preflight(self) -> None:
         """One small model request before any PDF is downloaded: exit 2 when it cannot work."""
-        cap = self.config.llm.max_run_tokens
-        if cap is not None and cap <= 0:  # every paper is deferred: nothing will be asked
+        if self.config.llm.max_run_tokens == 0:  # every paper is deferred: nothing is asked
             return
         host = endpoint_host(self.config.llm.base_url)
         self.progress.stage(f"checking the model endpoint {host}")
-        usage = self.summariser.preflight()
-        if usage is not None:
-            self._add_usage(usage)
+        self._add_usage(self.summariser.preflight())
 
     def _one(
         self, paper: PaperConfig, meta: Meta, reason: str, states: dict[str, PaperState | None]
@@ -285,12 +283,8 @@ class Build:
             if self._deferred(paper.id):
                 return
             self.progress.update(paper.id, f"asking the model ({selection.tokens} tokens)")
-            answer = self.summariser.summarise(
-                meta,
-                selection,
-                on_usage=self._add_usage,
-                reselect=lambda budget: select_for_budget(text, budget),
-            )
+            fit = partial(select_for_budget, text)  # the paper text for a smaller budget
+            answer = self.summariser.summarise(meta, selection, self._add_usage, fit)
         new_state = summarised_state(
             state, meta, answer, answer.selection, text, pdf_sha, self.config.llm, self.prompt_sha
         )

@@ -110,9 +110,9 @@ class Summariser:
             autoescape=False,
         )
 
-    def preflight(self) -> Usage | None:
-        """One tiny request before any PDF is downloaded (see ModelClient.preflight)."""
-        return self.client.preflight()
+    def preflight(self) -> Usage:
+        """One tiny request before any PDF is downloaded (see ModelClient.preflight); its cost."""
+        return self.client.preflight() or Usage()
 
     def messages(self, meta: Meta, selection: Selection) -> list[dict[str, str]]:
         """The system and user messages for one paper, from the prompts/ templates."""
