@@ -11,7 +11,8 @@ How a build flows (one way, each stage in its own place):
         store   --> state.py           PaperState (typed, schema 2), the only reader/writer of
                                        output/data/{ID}.json; store.py: atomic writes, the lock
         publish --> publish/           render.py (README, detail files), mdsafe.py, templates/
-build.py drives the stages (provenance.py: what a fresh summary records); commands/ holds
+build.py drives the stages (build_report.py: its options and report; provenance.py: what a
+fresh summary records; report.py: the closing summary); commands/ holds
 status, check, import, and the watches: watch.py (the [[watch]] queries, sources/watch.py),
 add_reject.py and edit_config.py (tomlkit edits of config.toml); cli.py stays thin.
 """

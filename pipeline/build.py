@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from pipeline.build_report import BuildOptions, BuildReport, Outcome
 from pipeline.config import Config, PaperConfig
 from pipeline.errors import PaperError, PdfError, SummariseError
 from pipeline.llm.client import UNREACHABLE, endpoint_host
@@ -16,7 +16,7 @@ from pipeline.llm.summarise import prompt_hash
 from pipeline.plan import pdf_cache_path, stale_reason
 from pipeline.progress import Progress
 from pipeline.provenance import summarised_state
-from pipeline.publish.render import Renderer, RenderReport
+from pipeline.publish.render import Renderer
 from pipeline.redact import redact
 from pipeline.sources.arxiv import ArxivClient
 from pipeline.state import Meta, PaperState, StateStore, with_error
@@ -27,59 +27,12 @@ if TYPE_CHECKING:
     from pipeline.llm.summarise import Summariser
     from pipeline.text.pool import Extractor
 
+__all__ = ["Build", "BuildOptions", "BuildReport", "Outcome"]
+
 logger = logging.getLogger(__name__)
 
 DOWNLOADS_AT_ONCE = 4
 EXTRACT_TIMEOUT_SECONDS = 120.0
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    """The build command's flags."""
-
-    only: tuple[str, ...] = ()
-    force: bool = False
-    offline: bool = False
-    dry_run: bool = False
-    jobs: int | None = None
-    take_back: bool = False  # let the pipeline overwrite hand-edited detail files of --only papers
-    watch: bool = False  # run the [[watch]] queries first (cli: unless --offline/--only/--dry-run)
-
-
-@dataclass
-class Outcome:
-    """What happened to one paper in this run, and why."""
-
-    paper_id: str
-    status: str  # done | skipped | failed | deferred
-    reason: str = ""
-
-
-@dataclass
-class BuildReport:
-    """What one run did: per-paper outcomes, files written, tokens and requests spent."""
-
-    outcomes: list[Outcome] = field(default_factory=list)
-    render: RenderReport = field(default_factory=RenderReport)
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_prompt_tokens: int = 0  # part of prompt_tokens
-    reasoning_tokens: int = 0  # part of completion_tokens
-    api_requests: int = 0
-    pdf_requests: int = 0
-    plan: list[str] = field(default_factory=list)  # dry-run lines
-    new_candidates: list[tuple[str, str, str]] = field(default_factory=list)  # id, title, watch
-    watch_notes: list[str] = field(default_factory=list)  # a failed watch, a silent one
-    papers_added: list[tuple[str, str, str]] = field(default_factory=list)  # id, project, watch
-    run_errors: list[str] = field(default_factory=list)  # whole-run failures, each said once
-
-    def count(self, status: str) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
-
-    @property
-    def exit_code(self) -> int:
-        """1 when any paper failed or was deferred, else 0."""
-        return 1 if self.count("failed") or self.count("deferred") else 0
 
 
 class Build:

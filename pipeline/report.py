@@ -6,7 +6,7 @@ import re
 import sys
 from typing import TextIO
 
-from pipeline.build import BuildOptions, BuildReport
+from pipeline.build_report import BuildOptions, BuildReport
 from pipeline.config import Config
 
 # The ID in a detail file name "{NN}-{slug}.{ID}v{N}.md".

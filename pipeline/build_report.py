@@ -1,0 +1,56 @@
+"""What a build is asked to do (BuildOptions) and what it did (BuildReport, one Outcome a paper)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.publish.render import RenderReport
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """The build command's flags."""
+
+    only: tuple[str, ...] = ()
+    force: bool = False
+    offline: bool = False
+    dry_run: bool = False
+    jobs: int | None = None
+    take_back: bool = False  # let the pipeline overwrite hand-edited detail files of --only papers
+    watch: bool = False  # run the [[watch]] queries first (cli: unless --offline/--only/--dry-run)
+
+
+@dataclass
+class Outcome:
+    """What happened to one paper in this run, and why."""
+
+    paper_id: str
+    status: str  # done | skipped | failed | deferred
+    reason: str = ""
+
+
+@dataclass
+class BuildReport:
+    """What one run did: per-paper outcomes, files written, tokens and requests spent."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    render: RenderReport = field(default_factory=RenderReport)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_prompt_tokens: int = 0  # part of prompt_tokens
+    reasoning_tokens: int = 0  # part of completion_tokens
+    api_requests: int = 0
+    pdf_requests: int = 0
+    plan: list[str] = field(default_factory=list)  # dry-run lines
+    new_candidates: list[tuple[str, str, str]] = field(default_factory=list)  # id, title, watch
+    watch_notes: list[str] = field(default_factory=list)  # a failed watch, a silent one
+    papers_added: list[tuple[str, str, str]] = field(default_factory=list)  # id, project, watch
+    run_errors: list[str] = field(default_factory=list)  # whole-run failures, each said once
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def exit_code(self) -> int:
+        """1 when any paper failed or was deferred, else 0."""
+        return 1 if self.count("failed") or self.count("deferred") else 0
