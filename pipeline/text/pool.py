@@ -75,7 +75,6 @@ class _Worker:
         self.process = process
         self.conn = conn
         self.documents = 0
-        self.ready = False  # its ("ready", "") message was read
 
 
 class Extractor:
@@ -167,19 +166,21 @@ class Extractor:
             threading.Thread(target=self._await_ready, args=(worker,), daemon=True).start()
 
     def _await_ready(self, worker: _Worker) -> None:
-        """Background: wait for a warmed worker's "ready", then offer it to the documents."""
+        """Background: wait for a warmed worker's "ready", then offer it to the documents (or
+        reap it, when it died or the extractor closed meanwhile)."""
         try:
-            worker.ready = worker.conn.poll(STARTUP_SECONDS) and worker.conn.recv()[0] == "ready"
+            ready = worker.conn.poll(STARTUP_SECONDS) and worker.conn.recv()[0] == "ready"
         except (EOFError, OSError):
-            worker.ready = False
+            ready = False
+        with self._turns:
+            keep = ready and not self._closed
+            if keep:
+                self._idle.append(worker)
+        if not keep:
+            self._reap(worker)
         with self._turns:
             self._starting -= 1
-            if worker.ready and not self._closed:
-                self._idle.append(worker)
-                worker = None
             self._turns.notify_all()
-        if worker is not None:
-            self._reap(worker)
 
     def _run(self, path: Path) -> str:
         self._acquire(path)
@@ -316,3 +317,5 @@ class Extractor:
                     child.kill()
             except ValueError:  # already closed by its own thread
                 pass
+        with self._turns:  # workers still starting are reaped by their own thread: wait for it
+            self._turns.wait_for(lambda: self._starting == 0, timeout=STARTUP_SECONDS)
