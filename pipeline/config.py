@@ -42,6 +42,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "price_per_million_output": None,
     },
     "cache": {"dir": ".cache"},
+    "site": {"enabled": True, "base_url": ""},
 }
 TOP_KEYS = {"title", "intro", "papers", "watch", "rejected", *DEFAULTS}
 PROVIDERS = ("auto", "deepseek", "openai", "ollama", "vllm", "llamacpp", "openrouter", "generic")
@@ -93,6 +94,12 @@ class LlmConfig:
 
 
 @dataclass(frozen=True)
+class SiteConfig:
+    enabled: bool = True  # write output/site/ and output/feed.xml
+    base_url: str = ""  # the site's public URL (no trailing "/"), for absolute feed links
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated config.toml, paths resolved against its folder."""
 
@@ -107,6 +114,7 @@ class Config:
     papers: tuple[PaperConfig, ...] = field(default_factory=tuple)
     watches: tuple[WatchConfig, ...] = ()
     rejected: tuple[str, ...] = ()  # base IDs no watch proposes or adds again
+    site: SiteConfig = field(default_factory=SiteConfig)
 
     @property
     def data_dir(self) -> Path:
@@ -169,6 +177,7 @@ def _build(path: Path, raw: dict[str, Any]) -> Config:
         papers=_papers(path, raw.get("papers", [])),
         watches=parse_watches(path, raw.get("watch", [])),
         rejected=_rejected(path, raw.get("rejected", [])),
+        site=_site(path, sections["site"]),
     )
 
 
@@ -281,6 +290,18 @@ def _table(path: Path, key: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"{path}: {key} must be a table, like {key.split('.')[-1]} = {{ ... }}")
     return dict(value)
+
+
+def _site(path: Path, s: dict[str, Any]) -> SiteConfig:
+    if not isinstance(s["enabled"], bool):
+        raise ConfigError(f"{path}: site.enabled must be true or false, got {s['enabled']!r}")
+    base_url = _text(path, "site.base_url", s["base_url"]).strip()
+    if base_url and not re.fullmatch(r"https?://[^\s\"'<>]+", base_url):
+        raise ConfigError(
+            f"{path}: site.base_url {base_url!r} must be an http(s) URL such as "
+            "https://USER.github.io/REPO, or empty"
+        )
+    return SiteConfig(enabled=s["enabled"], base_url=base_url.rstrip("/"))
 
 
 def _papers(path: Path, raw: Any) -> tuple[PaperConfig, ...]:

@@ -65,7 +65,7 @@ def test_malformed_toml_names_the_file_and_line(
             lambda t: 'titel = "x"\n' + t,
             "",
             "titel",
-            "arxiv, cache, intro, llm, output, papers, rejected, title, watch",
+            "arxiv, cache, intro, llm, output, papers, rejected, site, title, watch",
         ),
         (
             lambda t: t.replace("[llm]\n", '[llm]\nmodle = "x"\n'),

@@ -139,6 +139,11 @@ def test_new_version_keeping_the_order_renames_only_its_own_file(project: Projec
         f"data/{V2_ID}.json",
         V2_V5,  # removed
         "deepseek-paper/03-DeepSeek-V2.2405.04434v6.md",  # written
+        # the site: the index, that paper's page (same name: the ID), and the feed
+        "site/index.html",
+        f"site/papers/{V2_ID}.html",
+        "feed.xml",
+        "site/feed.xml",
     }
     assert V2_V5 not in after
     row = row_of(project, V2_ID)

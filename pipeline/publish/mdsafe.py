@@ -23,6 +23,7 @@ __all__ = [
     "default_slug",
     "display_width",
     "inline",
+    "plain",
     "slug_ok",
     "trusted_cell",
     "wrap",
@@ -231,6 +232,12 @@ def _flatten(text: str) -> str:
     else:
         kept = "".join(ch for ch in text if ch.isspace() or not _dropped(ch))
     return " ".join(kept.split())
+
+
+def plain(text: str) -> str:
+    """Untrusted text as one clean line: controls and bidi overrides dropped, whitespace collapsed
+    (for HTML and XML, which escape it themselves)."""
+    return _flatten(text)
 
 
 def _escape(line: str) -> str:

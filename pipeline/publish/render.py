@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import jinja2
 
 from pipeline.config import Config, PaperConfig
-from pipeline.publish import mdsafe
+from pipeline.publish import mdsafe, site
 from pipeline.state import Meta, PaperState, StateStore
 from pipeline.store import sha256_bytes, sha256_file, write_if_changed
 
@@ -130,7 +130,8 @@ class Renderer:
         metas: dict[str, Meta] | None = None,
         failed: dict[str, str] | None = None,
     ) -> RenderReport:
-        """Write README.md and the detail files; every listed paper has its row and section."""
+        """Write README.md, the detail files, the site and the feed; every listed paper has its row
+        and section."""
         report = RenderReport()
         rows = []
         for number, (paper, state, meta) in enumerate(renderable(self.config, states, metas), 1):
@@ -139,7 +140,7 @@ class Renderer:
                 rows.append(_pending_row(number, paper, meta, why))
                 continue
             rel = self._detail(number, paper, state, report)
-            rows.append(_row(number, paper, state, rel))
+            rows.append({**_row(number, paper, state, rel), "hand_edited": rel in report.kept})
         readme = self.env.get_template("readme.md.j2").render(
             title=self.config.title,
             intro=self.config.intro,
@@ -149,6 +150,9 @@ class Renderer:
         )
         if write_if_changed(self.config.output_dir / "README.md", readme, self.tmp_dir):
             report.written.append("README.md")
+        published = site.publish(self.config, rows, self.tmp_dir)  # the same rows: site and feed
+        report.written += published.written
+        report.removed += published.removed
         return report
 
     def _detail(

@@ -1,0 +1,163 @@
+"""The static site: output/site/index.html (searchable) and one page per paper, plus the feed.
+
+Rendered with jinja2 (autoescape on) from the same per-paper rows the README gets. Model and
+arXiv text is untrusted: it only ever reaches the HTML escaped, and the only links taken from
+data are the arXiv links the pipeline builds from a validated ID. Pages carry a Content Security
+Policy that allows no script but the index's own (by hash) and nothing from another host.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from pipeline.config import Config
+from pipeline.publish import feed, mdhtml
+from pipeline.publish.mdsafe import plain
+from pipeline.store import write_if_changed
+
+SITE_DIR = "site"
+PAGES_DIR = "papers"
+FLAG_MARK = "❓"
+_PAGE_NAME = re.compile(r"\d{4}\.\d{4,5}\.html")
+
+
+@dataclass
+class Published:
+    """Site and feed files written or removed by one render (paths relative to output/)."""
+
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("pipeline.publish", "templates/site"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=True,  # every template here is HTML: untrusted text is escaped
+    )
+    env.filters.update(plain=plain, md=mdhtml.inline_markup)
+    return env
+
+
+def arxiv_abs(paper_id: str, version: int | None = None) -> str:
+    """The arXiv page of a paper (ID validated by the config: digits and a dot)."""
+    return f"https://arxiv.org/abs/{paper_id}" + (f"v{version}" if version else "")
+
+
+def page_path(paper_id: str) -> str:
+    """A paper's page, relative to the site folder."""
+    return f"{PAGES_DIR}/{paper_id}.html"
+
+
+def _iso_date(yyyymmdd: str) -> str:
+    d = yyyymmdd
+    return f"{d[:4]}-{d[4:6]}-{d[6:]}" if len(d) == 8 else ""
+
+
+def _card(row: dict[str, Any]) -> dict[str, Any]:
+    """What the index shows of one paper."""
+    mark = row.get("mark", "")
+    return {
+        "id": row["id"],
+        "number": row["number"],
+        "date": _iso_date(row["date"]),
+        "year": row["date"][:4],
+        "project": row["project"],
+        "title": row["title"],
+        "mark": mark,
+        "flagged": FLAG_MARK in mark,
+        "no_summary": row["no_summary"],
+        "abstract": row.get("abstract", ""),
+        "bullets": row.get("bullets", []),
+        "notes": row.get("notes", []),
+        "arxiv": arxiv_abs(row["id"]),
+        "page": "" if row["no_summary"] else page_path(row["id"]),
+    }
+
+
+def script_hash(script: str) -> str:
+    """The CSP source that allows exactly this inline script."""
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+def index_html(config: Config, rows: list[dict[str, Any]], env: jinja2.Environment) -> str:
+    cards = [_card(row) for row in rows]
+    script = env.loader.get_source(env, "search.js")[0]  # type: ignore[union-attr]
+    years = sorted({c["year"] for c in cards if c["year"]}, reverse=True)
+    return env.get_template("index.html.j2").render(
+        title=config.title,
+        intro=config.intro,
+        papers=cards,
+        years=years,
+        flagged=sum(c["flagged"] for c in cards),
+        script=Markup(script),
+        script_src=Markup(script_hash(script)),
+    )
+
+
+def _hand_edited_html(config: Config, row: dict[str, Any]) -> Markup | None:
+    """The hand-edited detail file as safe HTML, or None when there is none (or it is gone)."""
+    if not row.get("hand_edited"):
+        return None
+    try:
+        text = (config.output_dir / row["detail_path"]).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return mdhtml.to_html(text)
+
+
+def paper_html(config: Config, row: dict[str, Any], env: jinja2.Environment) -> str:
+    return env.get_template("paper.html.j2").render(
+        site_title=config.title,
+        p=row,
+        card=_card(row),
+        arxiv_version=arxiv_abs(row["id"], row.get("version")),
+        edited=_hand_edited_html(config, row),
+    )
+
+
+def site_files(config: Config, rows: list[dict[str, Any]]) -> dict[str, str]:
+    """Every site and feed file (path relative to output/ -> text), in a stable order."""
+    env = environment()
+    files = {f"{SITE_DIR}/index.html": index_html(config, rows, env)}
+    for row in rows:
+        if not row["no_summary"]:
+            files[f"{SITE_DIR}/{page_path(row['id'])}"] = paper_html(config, row, env)
+    atom = feed.feed_xml(config, rows)
+    files["feed.xml"] = atom
+    files[f"{SITE_DIR}/feed.xml"] = atom  # served next to the site, where readers find it
+    return files
+
+
+def publish(config: Config, rows: list[dict[str, Any]], tmp_dir: Path | None) -> Published:
+    """Write the site and the feed (unchanged files are not rewritten); drop removed papers'
+    pages. With `[site] enabled = false` nothing is written."""
+    done = Published()
+    if not config.site.enabled:
+        return done
+    out = config.output_dir
+    files = site_files(config, rows)
+    for rel, text in files.items():
+        if write_if_changed(out / rel, text, tmp_dir):
+            done.written.append(rel)
+    pages = out / SITE_DIR / PAGES_DIR
+    for path in sorted(pages.glob("*.html")) if pages.is_dir() else []:
+        rel = f"{SITE_DIR}/{PAGES_DIR}/{path.name}"
+        if rel not in files and _PAGE_NAME.fullmatch(path.name):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                done.removed.append(rel)
+    return done
