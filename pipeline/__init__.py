@@ -10,7 +10,9 @@ How a build flows (one way, each stage in its own place):
         check   --> quality/           checks.py (form, language, copying), grounding.py
         store   --> state.py           PaperState (typed, schema 2), the only reader/writer of
                                        output/data/{ID}.json; store.py: atomic writes, the lock
-        publish --> publish/           render.py (README, detail files), mdsafe.py, templates/
+        publish --> publish/           render.py (README, detail files), mdsafe.py, templates/;
+                                       site.py + feed.py (output/site/, output/feed.xml) from the
+                                       same rows the README gets
 build.py drives the stages (build_report.py: its options and report; provenance.py: what a
 fresh summary records; report.py: the closing summary); commands/ holds
 status, check, import, and the watches: watch.py (the [[watch]] queries, sources/watch.py),

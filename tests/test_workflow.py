@@ -1,4 +1,5 @@
-"""Checks on .github/workflows/nightly.yml: the nightly build, its cache, commit and failure."""
+"""Checks on .github/workflows/nightly.yml: the nightly build, its cache, commit and failure, and
+the deployment of output/site/ to GitHub Pages."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ def workflow() -> dict[Any, Any]:
 @pytest.fixture(scope="module")
 def steps(workflow: dict[Any, Any]) -> list[Step]:
     jobs = workflow["jobs"]
-    assert len(jobs) == 1, "one job: the steps below must share a workspace"
-    return next(iter(jobs.values()))["steps"]
+    # one job builds, commits and uploads the site (those steps share a workspace); the Pages
+    # deployment is a job of its own, as GitHub's Pages actions expect
+    assert sorted(jobs) == ["build", "deploy-pages"]
+    return jobs["build"]["steps"]
 
 
 def _index(steps: list[Step], predicate: Any, what: str) -> int:
@@ -50,6 +53,8 @@ def test_triggers(workflow: dict[Any, Any]) -> None:
 
 def test_permissions_and_concurrency(workflow: dict[Any, Any]) -> None:
     assert workflow["permissions"]["contents"] == "write"
+    assert workflow["permissions"]["pages"] == "write"
+    assert workflow["permissions"]["id-token"] == "write"
     assert workflow["concurrency"]["group"]
     assert workflow["concurrency"].get("cancel-in-progress", False) is False
 
@@ -109,6 +114,36 @@ def test_last_step_fails_on_a_nonzero_build_code(steps: list[Step]) -> None:
     assert _build(steps) < len(steps) - 1
 
 
-def test_run_scripts_take_values_through_env(steps: list[Step]) -> None:
-    for step in steps:
-        assert "${{" not in step.get("run", ""), f"{step.get('name')}: use env, not ${{{{ }}}}"
+def test_site_is_uploaded_after_the_commit_whenever_output_is_committed(steps: list[Step]) -> None:
+    commit = _index(steps, lambda s: "git commit" in s.get("run", ""), "commits")
+    configure = _index(steps, lambda s: _uses(s, "actions/configure-pages"), "configures Pages")
+    upload = _index(
+        steps, lambda s: _uses(s, "actions/upload-pages-artifact"), "uploads the Pages artifact"
+    )
+    assert _build(steps) < commit < configure < upload < len(steps) - 1
+    assert steps[upload]["with"]["path"] == "output/site"
+    for step in (steps[configure], steps[upload]):
+        condition = step["if"]
+        assert "!cancelled()" in condition
+        assert "steps.build.outputs.code == '0'" in condition
+        assert "steps.build.outputs.code == '1'" in condition  # partial builds are published too
+        assert "hashFiles('output/site/index.html')" in condition  # [site] enabled = false
+
+
+def test_deploy_job_uses_the_official_pages_action(workflow: dict[Any, Any]) -> None:
+    build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy-pages"]
+    upload = next(s for s in build["steps"] if _uses(s, "actions/upload-pages-artifact"))
+    assert build["outputs"]["site"] == f"${{{{ steps.{upload['id']}.outputs.artifact_id }}}}"
+    assert deploy["needs"] == "build"
+    assert "!cancelled()" in deploy["if"] and "needs.build.outputs.site != ''" in deploy["if"]
+    assert deploy["environment"]["name"] == "github-pages"
+    [step] = deploy["steps"]
+    assert _uses(step, "actions/deploy-pages")
+    assert deploy["environment"]["url"] == f"${{{{ steps.{step['id']}.outputs.page_url }}}}"
+
+
+def test_run_scripts_take_values_through_env(workflow: dict[Any, Any]) -> None:
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            run = step.get("run", "")
+            assert "${{" not in run, f"{step.get('name')}: use env, not ${{{{ }}}}"
