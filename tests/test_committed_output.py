@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from pipeline.cli import main
+from tests.sitehtml import article_ids, entries, read_feed, read_page
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,3 +31,11 @@ def test_offline_build_re_renders_the_committed_output_byte_for_byte(tmp_path: P
     before = files_of(tmp_path / "output")
     assert main(["build", "--offline", "-q", "--config", str(tmp_path / "config.toml")]) == 0
     assert files_of(tmp_path / "output") == before
+
+
+def test_committed_site_and_feed_list_the_twelve_papers() -> None:
+    index = read_page(ROOT / "output" / "site" / "index.html")
+    assert len(article_ids(index)) == 12
+    pages = sorted((ROOT / "output" / "site" / "papers").glob("*.html"))
+    assert sorted(p.stem for p in pages) == sorted(article_ids(index))
+    assert len(entries(read_feed(ROOT / "output" / "feed.xml"))) == 12
