@@ -12,6 +12,7 @@ from pipeline.build_report import BuildOptions, BuildReport, Outcome
 from pipeline.config import Config, PaperConfig
 from pipeline.errors import PaperError, PdfError, SummariseError
 from pipeline.llm.client import UNREACHABLE, endpoint_host
+from pipeline.llm.limiter import AdaptiveLimiter, is_local_endpoint
 from pipeline.llm.summarise import prompt_hash
 from pipeline.plan import pdf_cache_path, stale_reason
 from pipeline.progress import Progress
@@ -59,7 +60,9 @@ class Build:
         self._extractor: Extractor | None = None
         self._lock = threading.Lock()
         self._client_lock = threading.Lock()  # held while the model client is imported (~0.5 s)
-        self._llm_slots = threading.Semaphore(options.jobs or config.llm.concurrency)
+        self.limiter = AdaptiveLimiter(
+            options.jobs or config.llm.concurrency, local=is_local_endpoint(config.llm.base_url)
+        )
         self._download_slots = threading.Semaphore(DOWNLOADS_AT_ONCE)
 
     # -- the run --------------------------------------------------------------------------------
@@ -187,6 +190,9 @@ class Build:
                 pool.submit(self._one, paper, meta, reason, states)
         if self._preparing is not None:
             self._preparing.join()
+        if self.limiter.requests:
+            self.report.concurrency_configured = self.limiter.configured
+            self.report.concurrency_reached = self.limiter.lowest
         self.report.pdf_requests = self.arxiv.pdf_requests if self._arxiv else 0
         if self._summariser is not None and self._summariser.client.unreachable:
             self.report.run_errors.append(self._summariser.client.unreachable)
@@ -231,7 +237,7 @@ class Build:
         from pipeline.text.sections import select_for_budget
 
         selection = select_for_budget(text, self.config.llm.max_input_tokens)
-        with self._llm_slots:
+        with self.limiter.slot():
             # checked again with a slot in hand: the papers that held it before are counted
             if self._deferred(paper.id):
                 return
@@ -327,7 +333,7 @@ class Build:
 
                 if not self.api_key:
                     raise SummariseError("build", "no API key")
-                self._summariser = Summariser(self.config.llm, self.api_key)
+                self._summariser = Summariser(self.config.llm, self.api_key, limiter=self.limiter)
             return self._summariser
 
     @property

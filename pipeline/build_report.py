@@ -41,6 +41,8 @@ class BuildReport:
     reasoning_tokens: int = 0  # part of completion_tokens
     api_requests: int = 0
     pdf_requests: int = 0
+    concurrency_configured: int | None = None
+    concurrency_reached: int | None = None  # the lowest model concurrency of the run
     plan: list[str] = field(default_factory=list)  # dry-run lines
     new_candidates: list[tuple[str, str, str]] = field(default_factory=list)  # id, title, watch
     watch_notes: list[str] = field(default_factory=list)  # a failed watch, a silent one

@@ -36,6 +36,17 @@ def tokens_text(report: BuildReport) -> str:
     )
 
 
+def concurrency_line(report: BuildReport) -> str:
+    """The model concurrency the run started at and the lowest it came down to."""
+    start, low = report.concurrency_configured, report.concurrency_reached
+    if low is None or low == start:
+        return f"model concurrency: {low}"
+    return (
+        f"model concurrency: lowered from {start} to {low} (the endpoint answered HTTP 429/503 "
+        f"or timed out); llm.concurrency = {low} avoids that"
+    )
+
+
 def print_report(
     report: BuildReport, options: BuildOptions, config: Config, out: TextIO | None = None
 ) -> int:
@@ -52,6 +63,8 @@ def print_report(
     money = f" (cost {spent:.4f})" if spent is not None else ""
     requests = f"arXiv API requests {report.api_requests}, PDF downloads {report.pdf_requests}"
     print(f"build: {counts}; {tokens}{money}; {requests}", file=out)
+    if report.concurrency_reached is not None:
+        print(f"  {concurrency_line(report)}", file=out)
     if report.new_candidates or report.papers_added or report.watch_notes:
         from pipeline.commands.watch import report_lines
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+import select
+import socket
 import sys
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -299,6 +301,13 @@ Responder = Callable[[dict[str, Any]], tuple[int, Any]]
 CHAT_PATH = "/v1/chat/completions"
 
 
+def _title(body: dict[str, Any]) -> str:
+    """The paper title in a request's prompt ("" for other requests)."""
+    messages = body.get("messages") or []
+    m = TITLE_RE.search(messages[1].get("content", "")) if len(messages) > 1 else None
+    return m.group(1) if m else ""
+
+
 def is_preflight(body: dict[str, Any]) -> bool:
     """The build's one small test request: no paper in it (bookkeeping only: answered alike)."""
     return not any("<paper>" in str(m.get("content", "")) for m in body.get("messages", []))
@@ -338,9 +347,27 @@ class _LlmHandler(_Handler):
             return
         owner.enter(body, auth)
         try:
-            self.answer("llm", lambda: owner.respond(body, auth))
+            if not owner.take_slot():
+                owner.count_429()
+                self.send(429, owner.RATE_LIMITED, "application/json", owner.RETRY_AFTER)
+                return
+            try:
+                owner.work(self, body)
+                self.answer("llm", lambda: owner.finish(body, auth))
+            finally:
+                owner.give_slot()
         finally:
-            owner.leave()
+            owner.leave(body)
+
+    def client_gone(self) -> bool:
+        """The client hung up (its timeout): the socket reads as closed."""
+        readable, _, _ = select.select([self.connection], [], [], 0.05)
+        if not readable:
+            return False
+        try:
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
 
 
 class FakeLLM(_Server):
@@ -352,7 +379,21 @@ class FakeLLM(_Server):
 
     `gate`, when set, holds each request until `gate_size` requests are in flight at once (or
     a safety timeout passes): a timing-free way to show requests overlap.
+
+    `slots=N` serves N requests at once. Beyond that a cloud endpoint answers HTTP 429 with
+    retry-after-ms (the pipeline's retry layer honours it; tests record the wait, never sleep);
+    with `queue=True` it behaves like llama.cpp: the others wait in order for a slot, and a
+    request whose client gave up is still worked on when its turn comes.
+    `hold_until_429`: the admitted requests wait until the first 429 went out (a timing-free
+    way to make the endpoint overflow). `hold_until_gone`: titles whose first request is held
+    until its client hangs up (a client-side timeout on a slow local model).
+    `resent`: titles of requests that arrived while the same prompt was still in the server.
     """
+
+    RATE_LIMITED = json.dumps(
+        {"error": {"message": "Rate limit reached", "type": "rate_limit_error"}}
+    ).encode()
+    RETRY_AFTER = {"retry-after-ms": "5", "retry-after": "1"}
 
     def __init__(self, responder: Responder | None = None, latency: float = 0.0) -> None:
         super().__init__(_LlmHandler)
@@ -366,6 +407,19 @@ class FakeLLM(_Server):
         self.in_flight = 0
         self.max_in_flight = 0
         self.gate: threading.Barrier | None = None
+        self.slots: int | None = None
+        self.queue = False
+        self.serving = 0
+        self.max_serving = 0
+        self.rejected = 0  # 429 answers
+        self.first_429 = threading.Event()
+        self.hold_until_429 = False
+        self.hold_until_gone: set[str] = set()
+        self.resent: list[str] = []
+        self._inside: Counter[str] = Counter()
+        self._line: deque[object] = deque()
+        self._slot_freed = threading.Condition(self.lock)
+        self._mine = threading.local()
 
     @property
     def base_url(self) -> str:
@@ -397,7 +451,11 @@ class FakeLLM(_Server):
             self.stray_paths.append(path)
 
     def enter(self, body: dict[str, Any], auth: str) -> None:
+        key = json.dumps(body.get("messages"), sort_keys=True)
         with self.lock:
+            if self._inside[key]:
+                self.resent.append(_title(body))
+            self._inside[key] += 1
             self.bodies.append(body)
             self.auth_headers.append(auth)
             self.in_flight += 1
@@ -407,12 +465,65 @@ class FakeLLM(_Server):
                 self.gate.wait(timeout=10)
             except threading.BrokenBarrierError:
                 pass
+
+    def take_slot(self) -> bool:
+        """Admit the request (waiting in line when `queue`), or False: answer 429."""
+        self._mine.holding = False
+        with self.lock:
+            if self.slots is None:
+                return True
+            if not self.queue:
+                if self.serving >= self.slots:
+                    return False
+            else:
+                ticket = object()
+                self._line.append(ticket)
+                while self._line[0] is not ticket or self.serving >= self.slots:
+                    self._slot_freed.wait()
+                self._line.popleft()
+                self._slot_freed.notify_all()
+            self.serving += 1
+            self.max_serving = max(self.max_serving, self.serving)
+            self._mine.holding = True
+            return True
+
+    def give_slot(self) -> None:
+        """Free the slot (before the answer is written, as a real server frees it)."""
+        with self.lock:
+            if getattr(self._mine, "holding", False):
+                self._mine.holding = False
+                self.serving -= 1
+                self._slot_freed.notify_all()
+
+    def count_429(self) -> None:
+        with self.lock:
+            self.rejected += 1
+        self.first_429.set()
+
+    def work(self, handler: _LlmHandler, body: dict[str, Any]) -> None:
+        """The model's time on an admitted request."""
+        if self.hold_until_429:
+            self.first_429.wait(timeout=10)
+        title = _title(body)
+        with self.lock:
+            held = title in self.hold_until_gone
+            self.hold_until_gone.discard(title)
+        if held:
+            deadline = time.monotonic() + 30  # a safety net, not a timing
+            while not handler.client_gone() and time.monotonic() < deadline:
+                pass
         if self.latency:
             time.sleep(self.latency)  # benchmarks only; tests leave latency at 0
 
-    def leave(self) -> None:
+    def finish(self, body: dict[str, Any], auth: str) -> tuple[int, bytes, str]:
+        answer = self.respond(body, auth)
+        self.give_slot()
+        return answer
+
+    def leave(self, body: dict[str, Any]) -> None:
         with self.lock:
             self.in_flight -= 1
+            self._inside[json.dumps(body.get("messages"), sort_keys=True)] -= 1
 
     @staticmethod
     def default(body: dict[str, Any]) -> tuple[int, Any]:

@@ -535,34 +535,38 @@ SERVER_ERROR = Fault(
 
 
 def retrying_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith("Retrying request in ")]
+    return [line for line in stderr.splitlines() if "model request retried in " in line]
 
 
-def test_model_500_twice_is_retried_by_the_client_alone(
-    project: Project, openai_waits: list[float], capsys: pytest.CaptureFixture[str]
+def test_model_500_twice_is_retried_by_one_layer_alone(
+    project: Project,
+    no_sleep: list[float],
+    openai_waits: list[float],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     first_build(project, capsys)
     project.llm.add_fault("llm", SERVER_ERROR, SERVER_ERROR)
     assert project.run("build", "--only", MOE, "--force") == 0
     assert len(requests_for(project.llm, MOE)) == 1 + 3
-    assert openai_waits == [0.25, 0.25]
+    assert no_sleep == [0.25, 0.25]  # as the server said (retry-after-ms)
+    assert openai_waits == []  # the client does not retry on its own: no second layer
     stderr = err(capsys)
     assert "build: 1 done" in stderr
-    assert retrying_lines(stderr) == [  # the client's own waits are logged too
-        "Retrying request in 0.250000 seconds (retry 1 of 2)",
-        "Retrying request in 0.250000 seconds (retry 2 of 2)",
+    assert retrying_lines(stderr) == [  # every wait is logged
+        f"{MOE}: model request retried in 0.25 s (retry 1 of 2, HTTP 500; concurrency 4)",
+        f"{MOE}: model request retried in 0.25 s (retry 2 of 2, HTTP 500; concurrency 4)",
     ]
 
 
 def test_model_500_always_fails_after_three_requests(
-    project: Project, openai_waits: list[float], capsys: pytest.CaptureFixture[str]
+    project: Project, no_sleep: list[float], capsys: pytest.CaptureFixture[str]
 ) -> None:
     first_build(project, capsys)
     kept = good_files(project, MOE)
     project.llm.add_fault("llm", *[SERVER_ERROR] * 5)
     assert project.run("build", "--only", MOE, "--force") == 1
-    assert len(requests_for(project.llm, MOE)) == 1 + 3  # max_retries=2, no layer of our own
-    assert len(openai_waits) == 2
+    assert len(requests_for(project.llm, MOE)) == 1 + 3  # two retries, one layer
+    assert len(no_sleep) == 2
     (line,) = failed_lines(err(capsys))
     assert (
         line == f"failed: {MOE}: model endpoint answered HTTP 500: Error code: 500 - internal error"
@@ -570,12 +574,16 @@ def test_model_500_always_fails_after_three_requests(
     assert good_files(project, MOE) == kept
 
 
-def test_model_stalled_longer_than_timeout_fails_that_paper(
+def test_model_stalled_on_a_remote_endpoint_is_retried_twice_then_fails(
     project: Project,
     stall: threading.Event,
-    openai_waits: list[float],
+    no_sleep: list[float],
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    import pipeline.build
+
+    monkeypatch.setattr(pipeline.build, "is_local_endpoint", lambda url: False)
     script(project.llm, MOE, then=lambda body: (stall.wait(10), FakeLLM.default(body))[1])
     short_timeouts(project, retries=3, llm_timeout=0.2)
     assert project.run("build") == 1
@@ -585,8 +593,28 @@ def test_model_stalled_longer_than_timeout_fails_that_paper(
         "3 tries"
     ]
     assert len(requests_for(project.llm, MOE)) == 3
-    assert len(openai_waits) == 2 and len(retrying_lines(stderr)) == 2
+    assert len(no_sleep) == 2 and len(retrying_lines(stderr)) == 2
     assert "build: 2 done, 0 skipped, 1 failed" in stderr
+    # each timeout halved the model concurrency
+    assert "  model concurrency: lowered from 4 to 1 (the endpoint answered" in stderr
+
+
+def test_model_stalled_on_a_local_endpoint_is_sent_again_once_only(
+    project: Project, stall: threading.Event, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the fake listens on 127.0.0.1: a local endpoint, where the timed-out prompt is still queued
+    script(project.llm, MOE, then=lambda body: (stall.wait(10), FakeLLM.default(body))[1])
+    short_timeouts(project, retries=3, llm_timeout=0.2)
+    assert project.run("build") == 1
+    stderr = err(capsys)
+    assert failed_lines(stderr) == [
+        f"failed: {MOE}: model request timed out: no answer within 0.2 s (llm.timeout_seconds), "
+        "2 tries; a local endpoint works one prompt at a time: raise llm.timeout_seconds"
+    ]
+    assert len(requests_for(project.llm, MOE)) == 2  # no client-side retry of the timeout
+    assert retrying_lines(stderr) == []
+    assert "build: 2 done, 0 skipped, 1 failed" in stderr
+    assert "  model concurrency: lowered from 4 to 1 (the endpoint answered" in stderr
 
 
 def test_model_refusing_the_key_names_the_variable_not_the_key(

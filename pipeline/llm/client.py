@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pipeline.config import LlmConfig
 from pipeline.errors import ConfigError, SummariseError
 from pipeline.llm.answer import Reply, Usage, read_reply
+from pipeline.llm.limiter import AdaptiveLimiter, is_local_endpoint
 from pipeline.llm.providers import RequestShape, profile_for
 from pipeline.redact import redact
 
@@ -58,7 +59,9 @@ class ContextExceeded(SummariseError):
 class ModelClient:
     """The openai client for one run, with what the run learns about the endpoint."""
 
-    def __init__(self, cfg: LlmConfig, api_key: str) -> None:
+    def __init__(
+        self, cfg: LlmConfig, api_key: str, limiter: AdaptiveLimiter | None = None
+    ) -> None:
         from openai import OpenAI  # heavy import: only when a summary is needed
 
         self.cfg = cfg
@@ -71,8 +74,10 @@ class ModelClient:
             base_url=cfg.base_url,
             api_key=api_key,
             timeout=cfg.timeout_seconds,
-            max_retries=2,  # the client's own retry of 408/409/429/5xx: the only retry layer
+            max_retries=0,  # retried by the limiter, the one layer that sees 429s (limiter.py)
         )
+        local = self.profile.local or is_local_endpoint(cfg.base_url)
+        self.limiter = limiter or AdaptiveLimiter(cfg.concurrency, local=local)
 
     def close(self) -> None:
         self.openai.close()
@@ -88,7 +93,7 @@ class ModelClient:
                 raise SummariseError(paper_id, self.refused or UNREACHABLE)
             version, fields = self.shape.body(cap)
             try:
-                return self._reply(self._create(messages, fields))
+                return self._reply(self._create(messages, fields, paper_id))
             except openai.BadRequestError as exc:
                 message = self._message(exc)
                 if _CONTEXT.search(message) or _context_type(exc.body):
@@ -101,12 +106,28 @@ class ModelClient:
                 raise SummariseError(paper_id, self._failure(exc)) from None
         raise SummariseError(paper_id, "model request rejected after adapting the request")
 
-    def _create(self, messages: list[dict[str, str]], fields: dict[str, Any]) -> Any:
-        return self.openai.chat.completions.create(
+    def _create(
+        self, messages: list[dict[str, str]], fields: dict[str, Any], label: str = "preflight"
+    ) -> Any:
+        """One chat completion through the limiter (its concurrency, the one retry layer)."""
+
+        def send() -> Any:
+            return self.openai.chat.completions.create(
+                model=self.cfg.model,
+                messages=messages,  # type: ignore[arg-type]
+                response_format={"type": "json_object"},
+                extra_body=fields,
+            )
+
+        return self.limiter.send(send, label, self._probe)
+
+    def _probe(self, pending: int) -> None:
+        """A tiny request that queues behind `pending` abandoned prompts on a local endpoint."""
+        timeout = self.cfg.timeout_seconds * (min(pending, 8) + 1)
+        self.openai.with_options(timeout=timeout).chat.completions.create(
             model=self.cfg.model,
-            messages=messages,  # type: ignore[arg-type]
-            response_format={"type": "json_object"},
-            extra_body=fields,
+            messages=PREFLIGHT_MESSAGES,  # type: ignore[arg-type]
+            extra_body=self.shape.body(1)[1],
         )
 
     def _reply(self, response: Any) -> Reply:
@@ -127,9 +148,13 @@ class ModelClient:
         if isinstance(exc, openai.APIStatusError):
             return f"model endpoint answered HTTP {exc.status_code}: {self._clean(str(exc))}"
         if isinstance(exc, openai.APITimeoutError):
+            tries = self.limiter.tries()
+            advice = ""
+            if self.limiter.local:
+                advice = "; a local endpoint works one prompt at a time: raise llm.timeout_seconds"
             return (
                 f"model request timed out: no answer within {self.cfg.timeout_seconds:g} s "
-                f"(llm.timeout_seconds), {self.openai.max_retries + 1} tries"
+                f"(llm.timeout_seconds), {tries} {'try' if tries == 1 else 'tries'}{advice}"
             )
         if isinstance(exc, openai.APIConnectionError):
             if self.unreachable is None:

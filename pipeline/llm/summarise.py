@@ -21,6 +21,7 @@ from pipeline.errors import SummariseError
 from pipeline.llm.answer import Reply, Usage
 from pipeline.llm.client import ContextExceeded, ModelClient
 from pipeline.llm.context import Context
+from pipeline.llm.limiter import AdaptiveLimiter
 from pipeline.quality.checks import answer_problems, normalise_answer
 from pipeline.sources import retry as netretry
 from pipeline.store import sha256_bytes
@@ -99,9 +100,15 @@ def prompt_estimate(messages: list[dict[str, str]]) -> int:
 class Summariser:
     """Asks the model for one paper's summary; one repair round when the answer breaks the rules."""
 
-    def __init__(self, cfg: LlmConfig, api_key: str, prompts_dir: Path = PROMPTS_DIR) -> None:
+    def __init__(
+        self,
+        cfg: LlmConfig,
+        api_key: str,
+        prompts_dir: Path = PROMPTS_DIR,
+        limiter: AdaptiveLimiter | None = None,
+    ) -> None:
         self.cfg = cfg
-        self.client = ModelClient(cfg, api_key)
+        self.client = ModelClient(cfg, api_key, limiter)
         self.context = Context()  # the model's context size, once an endpoint has named it
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(prompts_dir)),
@@ -221,6 +228,7 @@ class Summariser:
             reason = reply.finish_reason
             if reason == "insufficient_system_resource" and busy < BUSY_RETRIES:
                 busy += 1
+                self.client.limiter.note_overload()  # like a 503: fewer requests at once
                 wait = 2.0**busy
                 logger.info(
                     "Sleeping: %.2f seconds (%s: the endpoint is out of resources)", wait, paper_id
