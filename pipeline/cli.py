@@ -62,6 +62,12 @@ COMMANDS = {
         "drops them from output/candidates.md.",
         "example: python -m pipeline reject 2502.00001",
     ),
+    "doctor": (
+        "Can this config work? Checks arXiv, the key, the model, JSON mode, reasoning and the "
+        "context with a few small requests (no PDF), then prints what the next build would "
+        "do and cost. Exit 0 when it can work, 2 when not.",
+        "example: DEEPSEEK_API_KEY=sk-... python -m pipeline doctor --config config.toml",
+    ),
 }
 
 
@@ -111,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--no-watch", action="store_true", help="do not run the [[watch]] queries")
     _command(sub, "status", common)
     _command(sub, "check", common)
+    _command(sub, "doctor", common)
     imp = _command(sub, "import", common)
     imp.add_argument("readme", type=Path, help="README.md in the reference format")
     _command(sub, "watch", common)
@@ -180,6 +187,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from pipeline.commands.status import print_status
 
         return print_status(config)
+    if args.command == "doctor":
+        from pipeline.commands.doctor import run_doctor
+
+        return run_doctor(config)
     if args.command == "check":
         from pipeline.commands.check import print_check
 

@@ -1,0 +1,146 @@
+"""`doctor`: can this config work? arXiv, the key, the model, JSON mode, reasoning, the context;
+then what the next build would do and cost. Downloads no PDF; exit 0 when it can work, 2 when not.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from pipeline.config import Config, api_key
+from pipeline.errors import ConfigError
+from pipeline.llm.probe import (
+    Finding,
+    ask,
+    context_finding,
+    describe_failure,
+    full_prompt_tokens,
+    measured_context,
+    read_answer,
+    told_context,
+)
+from pipeline.llm.summarise import endpoint_host, prompt_hash
+from pipeline.plan import stale_reason
+from pipeline.redact import RedactFilter
+from pipeline.sources.arxiv import ArxivClient
+from pipeline.store import StateStore
+
+EXIT_OK, EXIT_USAGE = 0, 2
+COMPLETION_GUESS = 1500  # tokens of a summary answer, when no stored usage tells better
+SMALL_REQUEST = [
+    {"role": "system", "content": 'Reply with the JSON object {"ok": true} and nothing else.'},
+    {"role": "user", "content": "json"},
+]
+
+
+@dataclass
+class Checks:
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, finding: Finding) -> None:
+        self.findings.append(finding)
+
+    @property
+    def problems(self) -> int:
+        return sum(1 for f in self.findings if f.level == "problem")
+
+
+def run_doctor(config: Config, out: TextIO | None = None) -> int:
+    """Print one line per check and the next build's plan; 0 when the config can work, else 2."""
+    out = out or sys.stdout
+    checks = Checks()
+    checks.add(check_arxiv(config))
+    try:
+        key = api_key(config)
+    except ConfigError as exc:
+        checks.add(Finding("problem", str(exc)))
+        checks.add(Finding("warn", "model, JSON mode, reasoning and context not checked: no key"))
+    else:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(RedactFilter(key))
+        check_endpoint(config, key, checks)
+    labels = {"ok": "ok", "warn": "warning", "problem": "problem"}
+    for finding in checks.findings:
+        print(f"  {labels[finding.level]}: {_line(finding.text)}", file=out)
+    print(f"next build: {next_build(config)}", file=out)
+    if checks.problems:
+        print(f"doctor: {checks.problems} problem(s): this config cannot work yet", file=out)
+        return EXIT_USAGE
+    print("doctor: this config can work", file=out)
+    return EXIT_OK
+
+
+def _line(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 185 else text[:184] + "…"
+
+
+def check_arxiv(config: Config) -> Finding:
+    """One metadata request for the first listed paper (no PDF)."""
+    if not config.papers:
+        return Finding("warn", "no papers listed: arXiv not asked")
+    first = config.papers[0]
+    client = ArxivClient(config.arxiv)
+    try:
+        metas, errors = client.metadata([first])
+    finally:
+        client.close()
+    meta = metas.get(first.id)
+    if meta is None:
+        reason = errors.get(first.id, "no answer")
+        return Finding("problem", f"arXiv ({config.arxiv.api_url}) about {first.id}: {reason}")
+    title = meta.title if len(meta.title) <= 60 else meta.title[:59] + "…"
+    return Finding("ok", f"arXiv answered: {first.id}v{meta.version} {title}")
+
+
+def check_endpoint(config: Config, key: str, checks: Checks) -> None:
+    """The key, the model, JSON mode and reasoning (one small request), then the context."""
+    import openai
+
+    cfg = config.llm
+    client = openai.OpenAI(
+        base_url=cfg.base_url, api_key=key, timeout=cfg.timeout_seconds, max_retries=0
+    )
+    try:
+        try:
+            response = ask(client, cfg, SMALL_REQUEST)
+        except openai.APIError as exc:
+            checks.add(describe_failure(exc, cfg, key))
+            return
+        host = endpoint_host(cfg.base_url)
+        checks.add(Finding("ok", f"key in {cfg.api_key_env} accepted by {host}"))
+        for finding in read_answer(response, cfg):
+            checks.add(finding)
+        told = told_context(cfg, key)
+        if told is not None:
+            checks.add(context_finding(*told, cfg))
+        else:
+            checks.add(measured_context(client, cfg, key))
+    finally:
+        client.close()
+
+
+def next_build(config: Config) -> str:
+    """Papers to summarise by the stored state, estimated tokens and cost (versions unchecked)."""
+    store = StateStore(config.data_dir)
+    prompt_sha = prompt_hash()
+    todo, completions = 0, []
+    for paper in config.papers:
+        state = store.load(paper.id)
+        if stale_reason(config, paper, state, None, prompt_sha):
+            todo += 1
+        usage = (state or {}).get("usage") or {}
+        if usage.get("completion_tokens"):
+            completions.append(int(usage["completion_tokens"]) // max(usage.get("attempts", 1), 1))
+    if not todo:
+        return "nothing to summarise (new arXiv versions are found by the build itself)"
+    per_answer = sum(completions) // len(completions) if completions else COMPLETION_GUESS
+    prompt = todo * full_prompt_tokens(config.llm)
+    completion = todo * per_answer
+    text = f"{todo} papers to summarise, up to ~{prompt} prompt + ~{completion} completion tokens"
+    p_in, p_out = config.llm.price_per_million_input, config.llm.price_per_million_output
+    if p_in is None and p_out is None:
+        return text + "; no prices in [llm], cost not estimated"
+    return text + f", cost up to ~{(prompt * (p_in or 0) + completion * (p_out or 0)) / 1e6:.4f}"
