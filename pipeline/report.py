@@ -63,8 +63,8 @@ def print_report(
     money = f" (cost {spent:.4f})" if spent is not None else ""
     requests = f"arXiv API requests {report.api_requests}, PDF downloads {report.pdf_requests}"
     print(f"build: {counts}; {tokens}{money}; {requests}", file=out)
-    if report.concurrency_reached is not None:
-        print(f"  {concurrency_line(report)}", file=out)
+    if report.concurrency_reached not in (None, report.concurrency_configured):
+        print(f"  {concurrency_line(report)}", file=out)  # only news when it was lowered
     if report.new_candidates or report.papers_added or report.watch_notes:
         from pipeline.commands.watch import report_lines
 

@@ -68,6 +68,9 @@ def _kind(exc: BaseException) -> str | None:
     if isinstance(exc, openai.APIConnectionError):
         return "error"
     if isinstance(exc, openai.APIStatusError):
+        told = exc.response.headers.get("x-should-retry")  # the server's word, as openai obeys it
+        if told in ("true", "false"):
+            return None if told == "false" else "error"
         status = exc.status_code
         if status in (429, 503):
             return "throttle"
