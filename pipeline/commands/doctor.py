@@ -25,7 +25,7 @@ from pipeline.llm.summarise import endpoint_host, prompt_hash
 from pipeline.plan import stale_reason
 from pipeline.redact import RedactFilter
 from pipeline.sources.arxiv import ArxivClient
-from pipeline.store import StateStore
+from pipeline.state import StateStore
 
 EXIT_OK, EXIT_USAGE = 0, 2
 COMPLETION_GUESS = 1500  # tokens of a summary answer, when no stored usage tells better
@@ -131,9 +131,9 @@ def next_build(config: Config) -> str:
         state = store.load(paper.id)
         if stale_reason(config, paper, state, None, prompt_sha):
             todo += 1
-        usage = (state or {}).get("usage") or {}
-        if usage.get("completion_tokens"):
-            completions.append(int(usage["completion_tokens"]) // max(usage.get("attempts", 1), 1))
+        usage = state.usage if state else None
+        if usage and usage.completion_tokens:
+            completions.append(usage.completion_tokens // max(usage.attempts, 1))
     if not todo:
         return "nothing to summarise (new arXiv versions are found by the build itself)"
     per_answer = sum(completions) // len(completions) if completions else COMPLETION_GUESS
