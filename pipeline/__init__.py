@@ -6,7 +6,8 @@ How a build flows (one way, each stage in its own place):
         plan    --> plan.py            which papers are stale, and why
         fetch   --> sources/           arxiv.py (metadata, PDFs), retry.py (the retry policy)
         extract --> text/              extract.py (pypdf, clean-up), pool.py (workers), sections.py
-        prompt  --> llm/               summarise.py (prompts/, the OpenAI-client call, the answer)
+        prompt  --> llm/               summarise.py (prompts/, the OpenAI-client call, the answer),
+                                       limiter.py (concurrency, retries), probe.py (doctor)
         check   --> quality/           checks.py (form, language, copying), grounding.py
         store   --> state.py           PaperState (typed, schema 2), the only reader/writer of
                                        output/data/{ID}.json; store.py: atomic writes, the lock
@@ -15,7 +16,7 @@ How a build flows (one way, each stage in its own place):
                                        same rows the README gets
 build.py drives the stages (build_report.py: its options and report; provenance.py: what a
 fresh summary records; report.py: the closing summary); commands/ holds
-status, check, import, and the watches: watch.py (the [[watch]] queries, sources/watch.py),
+status, check, import, doctor, and the watches: watch.py (the [[watch]] queries, sources/watch.py),
 add_reject.py and edit_config.py (tomlkit edits of config.toml); cli.py stays thin.
 """
 
