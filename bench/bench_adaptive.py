@@ -54,7 +54,7 @@ def cold_build(arxiv: FakeArxiv, llm: FakeLLM, jobs: int, fixed: bool) -> dict[s
     original = pipeline.build.AdaptiveLimiter
     if fixed:
         pipeline.build.AdaptiveLimiter = fixed_limiter()  # type: ignore[misc]
-    before, rejected = len(llm.bodies), llm.rejected  # bodies: every request, 429s included
+    before, rejected = len(llm.bodies), llm.throttled  # bodies: every request, 429s included
     stderr = io.StringIO()
     try:
         with tempfile.TemporaryDirectory(prefix="bench-adaptive-") as tmp:
@@ -72,7 +72,7 @@ def cold_build(arxiv: FakeArxiv, llm: FakeLLM, jobs: int, fixed: bool) -> dict[s
         "wall": wall,
         "exit": code,
         "requests": len(llm.bodies) - before,
-        "rejected": llm.rejected - rejected,
+        "rejected": llm.throttled - rejected,
         "summary": summary[-1] if summary else "",
         "concurrency": [ln for ln in stderr.getvalue().splitlines() if "model concurrency" in ln],
     }

@@ -411,7 +411,7 @@ class FakeLLM(_Server):
         self.queue = False
         self.serving = 0
         self.max_serving = 0
-        self.rejected = 0  # 429 answers
+        self.throttled = 0  # 429 answers
         self.first_429 = threading.Event()
         self.hold_until_429 = False
         self.hold_until_gone: set[str] = set()
@@ -497,7 +497,7 @@ class FakeLLM(_Server):
 
     def count_429(self) -> None:
         with self.lock:
-            self.rejected += 1
+            self.throttled += 1
         self.first_429.set()
 
     def work(self, handler: _LlmHandler, body: dict[str, Any]) -> None:

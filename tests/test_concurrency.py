@@ -49,8 +49,8 @@ def test_two_slot_endpoint_gets_every_paper_done_at_concurrency_4(
         "  model concurrency: lowered from 4 to 2 (the endpoint answered HTTP 429/503 or timed "
         "out); llm.concurrency = 2 avoids that"
     )
-    assert llm.rejected >= 1 and llm.max_serving == 2
-    assert len(llm.bodies) == 8 + llm.rejected  # each 429 cost one request, nothing more
+    assert llm.throttled >= 1 and llm.max_serving == 2
+    assert len(llm.bodies) == 8 + llm.throttled  # each 429 cost one request, nothing more
     assert no_sleep and set(no_sleep) == {0.005}  # the server's retry-after-ms, not slept
     assert len(list((eight.output / "data").glob("*.json"))) == 8
 

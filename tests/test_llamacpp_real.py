@@ -89,12 +89,16 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_too_long_prompt_gives_the_context_advice(
     project: Project, llama_server: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    project.write_config(config_text(project.arxiv.api_url, llama_server))
+    text = config_text(project.arxiv.api_url, llama_server, extra_llm='provider = "llamacpp"')
+    project.write_config(text)
     assert project.run("build", "--only", "2401.02954") == 1
     stderr = capsys.readouterr().err
     assert "Traceback" not in stderr
     (line,) = [ln for ln in stderr.splitlines() if ln.startswith("  failed: 2401.02954: ")]
-    assert "context length" in line and "lower llm.max_input_tokens (now 12000)" in line
+    assert (
+        "context length (512 tokens)" in line and "lower llm.max_input_tokens (now 12000)" in line
+    )
+    assert "start the server with a larger context" in line
     assert len(line) <= 200
 
 
@@ -103,6 +107,7 @@ def test_fitting_prompt_is_accepted_and_its_empty_answer_fails_clearly(
 ) -> None:
     from pipeline.config import LlmConfig
     from pipeline.errors import SummariseError
+    from pipeline.llm.answer import Usage
     from pipeline.llm.summarise import Summariser
     from pipeline.sources.arxiv import Meta
     from pipeline.text.sections import Selection
@@ -111,7 +116,8 @@ def test_fitting_prompt_is_accepted_and_its_empty_answer_fails_clearly(
     (tmp_path / "system.j2").write_text("Summarise the paper as a JSON object.", encoding="utf-8")
     (tmp_path / "paper.j2").write_text("标题：{{ title }}\n<paper>{{ text }}</paper>\n")
     (tmp_path / "repair.j2").write_text("Fix: {{ problems | join('; ') }}", encoding="utf-8")
-    cfg = LlmConfig(llama_server, "gemma", "LLAMA_KEY", 1, 120.0, 200, None, None, None)
+    cfg = LlmConfig(llama_server, "gemma", "LLAMA_KEY", 1, 120.0, 200, None, None, None,
+                    provider="llamacpp")  # fmt: skip
     summariser = Summariser(cfg, "no-key-needed", prompts_dir=tmp_path)
     meta = Meta.from_dict(
         {"id": "2401.02954", "version": 1, "title": "DeepSeek LLM", "authors": ["A. Author"],
@@ -119,14 +125,12 @@ def test_fitting_prompt_is_accepted_and_its_empty_answer_fails_clearly(
          "pdf_url": "http://arxiv.org/pdf/2401.02954v1"}
     )  # fmt: skip
     selection = Selection("We train language models at scale.", 10, [], [], False)
-    usage: list[tuple[int, int]] = []
+    usage: list[Usage] = []
     with pytest.raises(SummariseError) as failure:
-        summariser.summarise(meta, selection, on_usage=lambda p, c: usage.append((p, c)))
+        summariser.summarise(meta, selection, on_usage=usage.append)
     reason = failure.value.reason
-    assert usage and usage[0][0] > 0  # the fitting prompt was accepted and answered
-    if len(usage) == 2:  # the repair was answered too, and still breaks the contract
-        assert reason.startswith("model answer unusable after one repair: ")
+    assert usage and usage[0].prompt_tokens > 0  # the fitting prompt was accepted and answered
+    if reason.startswith("model answer unusable after one repair: "):
         assert "abstract" in reason  # the missing field is named
     else:  # the tiny model rambled to its context: the repair (its answer sent back) is too long
-        assert reason.startswith("model request rejected: prompt exceeds the model's context")
-        assert "of 512 tokens; lower llm.max_input_tokens (now 200)" in reason
+        assert reason.startswith("prompt exceeds the model's context length (512 tokens)")

@@ -598,10 +598,10 @@ def test_verbose_build_logs_no_key(
 
     create = ModelClient._create
 
-    def chatty(self: ModelClient, messages: list[dict[str, str]], fields: dict) -> Any:
+    def chatty(self: ModelClient, messages: list[dict[str, str]], fields: dict, *rest: Any) -> Any:
         # as a third-party library logging its request headers at DEBUG would
         logging.getLogger("openai._base_client").debug("headers: Bearer %s", self.api_key)
-        return create(self, messages, fields)
+        return create(self, messages, fields, *rest)
 
     monkeypatch.setattr(ModelClient, "_create", chatty)
     assert project.run("build", "-v") == 0

@@ -13,15 +13,12 @@ from pipeline.config import Config, api_key
 from pipeline.errors import ConfigError
 from pipeline.llm.probe import (
     Finding,
-    ask,
     context_finding,
-    describe_failure,
     full_prompt_tokens,
     measured_context,
-    read_answer,
     told_context,
 )
-from pipeline.llm.summarise import endpoint_host, prompt_hash
+from pipeline.llm.summarise import prompt_hash
 from pipeline.plan import stale_reason
 from pipeline.redact import RedactFilter
 from pipeline.sources.arxiv import ArxivClient
@@ -29,10 +26,6 @@ from pipeline.state import StateStore
 
 EXIT_OK, EXIT_USAGE = 0, 2
 COMPLETION_GUESS = 1500  # tokens of a summary answer, when no stored usage tells better
-SMALL_REQUEST = [
-    {"role": "system", "content": 'Reply with the JSON object {"ok": true} and nothing else.'},
-    {"role": "user", "content": "json"},
-]
 
 
 @dataclass
@@ -96,30 +89,47 @@ def check_arxiv(config: Config) -> Finding:
 
 
 def check_endpoint(config: Config, key: str, checks: Checks) -> None:
-    """The key, the model, JSON mode and reasoning (one small request), then the context."""
-    import openai
+    """The key, the model and JSON mode (the build's preflight request), reasoning, context."""
+    from pipeline.llm.client import ModelClient
 
     cfg = config.llm
-    client = openai.OpenAI(
-        base_url=cfg.base_url, api_key=key, timeout=cfg.timeout_seconds, max_retries=0
-    )
+    client = ModelClient(cfg, key)
     try:
         try:
-            response = ask(client, cfg, SMALL_REQUEST)
-        except openai.APIError as exc:
-            checks.add(describe_failure(exc, cfg, key))
+            usage = client.preflight()
+        except ConfigError as exc:
+            checks.add(Finding("problem", str(exc)))
             return
-        host = endpoint_host(cfg.base_url)
-        checks.add(Finding("ok", f"key in {cfg.api_key_env} accepted by {host}"))
-        for finding in read_answer(response, cfg):
-            checks.add(finding)
-        told = told_context(cfg, key)
+        if usage is None:  # busy or slow (429, 5xx, timeout): the preflight went on
+            checks.add(Finding("warn", f"{client.host} did not answer the test request in time"))
+            return
+        provider = client.profile.name
+        checks.add(
+            Finding("ok", f"{client.host} ({provider}) accepts the key in {cfg.api_key_env}, "
+                    f"knows {cfg.model} and answers in JSON mode")
+        )  # fmt: skip
+        checks.add(reasoning_finding(usage.reasoning_tokens, cfg.reasoning))
+        told = told_context(cfg, provider, key)
+        fix = client.profile.context_fix
         if told is not None:
-            checks.add(context_finding(*told, cfg))
+            checks.add(context_finding(*told, cfg, fix))
         else:
-            checks.add(measured_context(client, cfg, key))
+            checks.add(measured_context(client, cfg, fix))
     finally:
         client.close()
+
+
+def reasoning_finding(tokens: int, setting: str) -> Finding:
+    """Reasoning tokens in a tiny answer: thinking is on (billed as output, slower)."""
+    if not tokens:
+        return Finding("ok", "no reasoning tokens in the answer")
+    if setting != "off":
+        return Finding("ok", f"the model reasons ({tokens} tokens), as llm.reasoning = {setting!r}")
+    return Finding(
+        "warn",
+        f"the model reasoned ({tokens} tokens in a tiny answer) with llm.reasoning = 'off': "
+        "billed as output and slower; set llm.provider, or llm.extra_body to turn it off",
+    )
 
 
 def next_build(config: Config) -> str:
