@@ -20,6 +20,7 @@ from pipeline.provenance import summarised_state
 from pipeline.publish.render import Renderer
 from pipeline.redact import redact
 from pipeline.sources.arxiv import ArxivClient
+from pipeline.sources.netfail import shorten
 from pipeline.state import Meta, PaperState, StateStore, with_error
 from pipeline.store import build_lock, remove_stale_temps, sha256_file
 
@@ -33,6 +34,7 @@ __all__ = ["Build", "BuildOptions", "BuildReport", "Outcome"]
 logger = logging.getLogger(__name__)
 
 DOWNLOADS_AT_ONCE = 4
+REASON_CHARS = 150  # a failure's reason as printed and stored; the whole text is logged at DEBUG
 EXTRACT_TIMEOUT_SECONDS = 120.0
 
 
@@ -136,6 +138,7 @@ class Build:
         self.progress.stage(f"asking arXiv about {len(selected)} papers")
         metas, errors = self.arxiv.metadata(selected)
         self.report.api_requests = self.arxiv.api_requests
+        self.report.add_run_errors(self.arxiv.run_errors)
         for paper_id, reason in sorted(errors.items()):
             self._fail(paper_id, "metadata", reason, save=not self.options.dry_run)
         for paper_id, meta in metas.items():
@@ -194,8 +197,15 @@ class Build:
             self.report.concurrency_configured = self.limiter.configured
             self.report.concurrency_reached = self.limiter.lowest
         self.report.pdf_requests = self.arxiv.pdf_requests if self._arxiv else 0
+        self._note_run_errors()
+
+    def _note_run_errors(self) -> None:
+        """The whole-run failures the clients have met so far, into the report (each once)."""
+        lines = list(self._arxiv.run_errors) if self._arxiv else []
         if self._summariser is not None and self._summariser.client.unreachable:
-            self.report.run_errors.append(self._summariser.client.unreachable)
+            lines.append(self._summariser.client.unreachable)
+        with self._lock:
+            self.report.add_run_errors(lines)
 
     def _preflight(self) -> None:
         """One small model request before any PDF is downloaded: exit 2 when it cannot work."""
@@ -211,6 +221,7 @@ class Build:
         try:
             self._summarise(paper, meta, reason, states[paper.id])
         except PaperError as exc:
+            self._note_run_errors()
             self._fail(paper.id, exc.stage, exc.reason, meta=meta)
         except Exception as exc:  # one paper's surprise never stops the others
             logger.debug("%s: unexpected error", paper.id, exc_info=True)
@@ -284,6 +295,9 @@ class Build:
     ) -> None:
         """Record a failure: the previous summary and files stay; the next build retries it.
         A paper that never had a summary is stored with its metadata, so its row says why."""
+        if len(reason) > REASON_CHARS:
+            logger.debug("%s: %s", paper_id, reason)
+            reason = shorten(reason, REASON_CHARS)
         self._outcome(paper_id, "failed", reason)
         state = self.store.load(paper_id) if save else None
         if state is None and save and meta is not None:
@@ -294,7 +308,8 @@ class Build:
     def _outcome(self, paper_id: str, status: str, reason: str) -> None:
         with self._lock:
             self.report.outcomes.append(Outcome(paper_id, status, reason))
-        self.progress.finish(paper_id, status, reason)
+            said_once = self.report.run_level(reason)  # the report says it, once
+        self.progress.finish(paper_id, status, reason, quiet=said_once)
 
     def _drop_removed(self) -> None:
         listed = {p.id for p in self.config.papers}

@@ -52,6 +52,18 @@ class BuildReport:
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
 
+    def run_level(self, reason: str) -> bool:
+        """A paper's reason that only points at a run error (said once, not per paper): the
+        words of the error's head, host aside ("arXiv unreachable", "model endpoint unreachable")."""
+        words = set(reason.split())
+        return bool(words) and any(
+            words <= set(line.split(": ")[0].split()) for line in self.run_errors
+        )
+
+    def add_run_errors(self, lines: list[str]) -> None:
+        """Note whole-run failures, each once."""
+        self.run_errors += [line for line in lines if line not in self.run_errors]
+
     @property
     def exit_code(self) -> int:
         """1 when any paper failed or was deferred, else 0."""

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.config import Config, api_key, load_config, parse_id
+from pipeline.console import ClipFormatter
 from pipeline.errors import ConfigError, LockError, PipelineError
 from pipeline.redact import RedactFilter
 
@@ -132,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
 def _setup_logging(args: argparse.Namespace) -> None:
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(ClipFormatter(verbose=args.verbose))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

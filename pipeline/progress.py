@@ -7,6 +7,8 @@ import sys
 import threading
 from typing import TextIO
 
+from pipeline.console import clip
+
 logger = logging.getLogger("pipeline.progress")
 
 STATUS_WORDS = {"done": "done", "skipped": "skipped", "failed": "FAILED", "deferred": "deferred"}
@@ -38,11 +40,13 @@ class Progress:
         """Show what a paper is doing now (overwritten on a terminal)."""
         self._say(f"{paper_id}: {text}", transient=True)
 
-    def finish(self, paper_id: str, status: str, reason: str) -> None:
-        """Record a paper's outcome (done, failed, skipped ...) and why."""
+    def finish(self, paper_id: str, status: str, reason: str, quiet: bool = False) -> None:
+        """Record a paper's outcome (done, failed, skipped ...) and why (unless `quiet`)."""
         with self._lock:
             if status != "skipped":
                 self.finished += 1
+        if quiet:
+            return
         if status == "failed":
             self._say(f"{paper_id}: FAILED: {reason}", force=True)
         elif status != "skipped":
@@ -54,12 +58,12 @@ class Progress:
         with self._lock:
             counter = f"[{self.finished}/{self.total}] " if self.total else ""
             if self.live:
-                line = f"\r\x1b[2K{counter}{text}"
+                line = f"\r\x1b[2K{clip(counter + text)}"
                 self.stream.write(line if transient else line + "\n")
                 self.stream.flush()
             else:
                 level = logging.WARNING if force else logging.DEBUG if transient else logging.INFO
-                logger.log(level, "%s%s", counter, text)
+                logger.log(level, "%s%s", counter, text)  # cut by the log's formatter
 
     def close(self) -> None:
         """Clear the live line, if any."""

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
+from collections.abc import Iterator
 from typing import TextIO
 
 from pipeline.build_report import BuildOptions, BuildReport
 from pipeline.config import Config
+from pipeline.console import CONSOLE_WIDTH, clip
+
+logger = logging.getLogger(__name__)
 
 # The ID in a detail file name "{NN}-{slug}.{ID}v{N}.md".
 _DETAIL_ID = re.compile(r"\.(\d{4}\.\d{4,5})v\d+\.md$")
@@ -55,6 +60,16 @@ def print_report(
     if options.dry_run:
         for line in report.plan or ["nothing to summarise"]:
             print(line, file=sys.stdout)
+    for line in _lines(report, config):
+        if len(line) > CONSOLE_WIDTH:
+            logger.debug("In full: %s", line)
+        print(clip(line), file=out)
+    return report.exit_code
+
+
+def _lines(report: BuildReport, config: Config) -> Iterator[str]:
+    """Run errors first (each once), the counts, then per paper what needs the user."""
+    yield from report.run_errors
     counts = ", ".join(f"{report.count(s)} {s}" for s in ("done", "skipped", "failed", "deferred"))
     for line in report.run_errors:  # a whole-run failure: said once, first
         print(f"error: {line}", file=out)
@@ -62,32 +77,55 @@ def print_report(
     spent = cost(report, config)
     money = f" (cost {spent:.4f})" if spent is not None else ""
     requests = f"arXiv API requests {report.api_requests}, PDF downloads {report.pdf_requests}"
-    print(f"build: {counts}; {tokens}{money}; {requests}", file=out)
+    yield f"build: {counts}; {tokens}{money}; {requests}"
     if report.concurrency_reached not in (None, report.concurrency_configured):
-        print(f"  {concurrency_line(report)}", file=out)  # only news when it was lowered
+        yield f"  {concurrency_line(report)}"  # only news when it was lowered
     if report.new_candidates or report.papers_added or report.watch_notes:
         from pipeline.commands.watch import report_lines
 
         watched = (report.new_candidates, report.papers_added, report.watch_notes, config)
-        for line in report_lines(*watched):
-            print(line, file=out)
-    for o in sorted(report.outcomes, key=lambda o: (o.status != "failed", o.paper_id)):
-        if o.status in ("failed", "deferred"):
-            print(f"  {o.status}: {o.paper_id}: {o.reason}", file=out)
+        yield from report_lines(*watched)
+    yield from _paper_lines(report)
     for rel in report.render.kept:
         paper_id = m.group(1) if (m := _DETAIL_ID.search(rel)) else "ID"
-        print(
+        yield (
             f"  kept hand-edited {rel}: delete it, or run "
-            f"`build --only {paper_id} --force --take-back`, to let the pipeline write it again",
-            file=out,
+            f"`build --only {paper_id} --force --take-back`, to let the pipeline write it again"
         )
     for paper_id, rel in report.render.orphaned:
-        print(
+        yield (
             f"  kept hand-edited {rel} of {paper_id}, which is no longer in {config.path.name}: "
-            "delete it by hand if you do not want it",
-            file=out,
+            "delete it by hand if you do not want it"
         )
     redo = " and ".join(s for s in ("failed", "deferred") if report.count(s))
     if redo:
-        print(f"  rerun `python -m pipeline build` to retry exactly the {redo} papers", file=out)
-    return report.exit_code
+        yield f"  rerun `python -m pipeline build` to retry exactly the {redo} papers"
+
+
+def _paper_lines(report: BuildReport) -> Iterator[str]:
+    """One line per failed or deferred paper; papers hit by a run error as one line per error."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for o in sorted(report.outcomes, key=lambda o: (o.status != "failed", o.paper_id)):
+        if o.status not in ("failed", "deferred"):
+            continue
+        if report.run_level(o.reason):
+            grouped.setdefault((o.status, o.reason), []).append(o.paper_id)
+        else:
+            yield f"  {o.status}: {o.paper_id}: {o.reason}"
+    for (status, reason), ids in grouped.items():
+        papers = f"{len(ids)} paper{'s' if len(ids) > 1 else ''}"
+        yield id_list(f"  {status}: {papers} ({reason}): ", ids)
+
+
+def id_list(head: str, ids: list[str], width: int = CONSOLE_WIDTH) -> str:
+    """`head` and as many IDs as fit in `width` characters, then "and N more"."""
+    line = head + ", ".join(ids)
+    if len(ids) == 1 or len(line) <= width:
+        return line
+    shown: list[str] = []
+    for paper_id in ids:
+        tail = f" and {len(ids) - len(shown) - 1} more"
+        if len(head + ", ".join([*shown, paper_id]) + tail) > width:
+            break
+        shown.append(paper_id)
+    return f"{head}{', '.join(shown)} and {len(ids) - len(shown)} more"

@@ -210,6 +210,7 @@ class FakeArxiv(_Server):
         self.api_calls: list[list[str]] = []
         self.pdf_calls: list[str] = []
         self.search_calls: list[dict[str, list[str]]] = []  # the parameters of each search
+        self.pdf_base: str | None = None  # where the answers link the PDFs (default: here)
         for p in papers or []:
             self.add(p)
 
@@ -252,7 +253,7 @@ class FakeArxiv(_Server):
 
     def query(self, ids: list[str]) -> bytes:
         found = [p for p in (self.lookup(i) for i in ids) if p is not None]
-        return feed([_entry(p, self.url) for p in found])
+        return feed([_entry(p, self.pdf_base or self.url) for p in found])
 
 
 # -- OpenAI-compatible model ---------------------------------------------------------------------

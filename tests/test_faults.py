@@ -100,10 +100,11 @@ def test_api_two_503s_then_success(
     assert project.run("build") == 0
     assert len(project.arxiv.api_calls) == 3
     assert no_sleep == [0.0, 0.0]  # backoff base is delay_seconds (0 here): two retries
-    sleeps = sleeping_lines(err(capsys))
-    assert len(sleeps) == 2
-    assert sleeps[0].startswith("Sleeping: 0.00 seconds before try 2 (HTTP 503 from http://")
-    assert sleeps[1].startswith("Sleeping: 0.00 seconds before try 3 (HTTP 503 from http://")
+    host = project.arxiv.url.removeprefix("http://")
+    assert sleeping_lines(err(capsys)) == [
+        f"Sleeping: 0.00 seconds before try 2 (HTTP 503 from {host})",
+        f"Sleeping: 0.00 seconds before try 3 (HTTP 503 from {host})",
+    ]
     assert all(state(project, p)["summary"] for p in ALL)
 
 
@@ -118,9 +119,10 @@ def test_api_429_waits_as_retry_after_says_capped(
     project.arxiv.add_fault("api", Fault(429, headers={"Retry-After": header}))
     assert project.run("build") == 0
     assert no_sleep == [wait]
-    assert sleeping_lines(err(capsys))[0].startswith(
-        f"Sleeping: {wait:.2f} seconds before try 2 (HTTP 429 from http://"
-    )
+    host = project.arxiv.url.removeprefix("http://")
+    assert sleeping_lines(err(capsys)) == [
+        f"Sleeping: {wait:.2f} seconds before try 2 (HTTP 429 from {host})"
+    ]
 
 
 def test_every_wait_is_logged_with_its_length(
@@ -152,9 +154,15 @@ def test_api_down_fails_the_batch_and_keeps_everything(
     assert len(project.arxiv.api_calls) == 1 + 4
     assert no_sleep == [0.0, 0.0, 0.0]
     assert len(sleeping_lines(stderr)) == 3
-    lines = failed_lines(stderr)
-    assert sorted(line.split(": ")[1] for line in lines) == sorted(ALL)
-    assert all("arXiv API request failed: HTTP 503 from http://" in line for line in lines)
+    # said once, first, naming the host and the cause; the papers are one line, not three
+    host = project.arxiv.url.removeprefix("http://")
+    report = stderr[stderr.index(f"arXiv API failed: {host}: ") :].splitlines()
+    assert report[0] == f"arXiv API failed: {host}: HTTP 503, 4 tries"
+    assert report[1].startswith("build: 0 done, 0 skipped, 3 failed")
+    assert failed_lines(stderr) == [
+        f"failed: 3 papers (arXiv API failed): {', '.join(sorted(ALL))}"
+    ]
+    assert stderr.count("HTTP 503, 4 tries") == 1 and "FAILED" not in stderr
     assert "rerun `python -m pipeline build` to retry exactly the failed papers" in stderr
     assert len(project.llm.bodies) == llm_requests
     assert readme_bytes(project) == readme
@@ -224,10 +232,12 @@ def test_api_answering_rate_exceeded_throughout_fails_with_that_reason(
     before = project.snapshot()
     project.arxiv.add_fault("api", *[Fault(200, b"Rate exceeded.")] * 4)
     assert project.run("build") == 1
-    lines = failed_lines(err(capsys))
-    assert lines == [
-        f"failed: {p}: arXiv API request failed: the answer is not an Atom feed: 'Rate exceeded.'"
-        for p in sorted(ALL)
+    stderr = err(capsys)
+    host = project.arxiv.url.removeprefix("http://")
+    cause = "the answer is not an Atom feed: 'Rate exceeded.'"
+    assert f"\narXiv API failed: {host}: {cause}, 4 tries\nbuild: " in stderr
+    assert failed_lines(stderr) == [
+        f"failed: 3 papers (arXiv API failed): {', '.join(sorted(ALL))}"
     ]
     assert project.run("build") == 0
     assert project.snapshot() == before
@@ -245,8 +255,13 @@ def test_api_stalled_times_out(
     project.arxiv.query = stalled  # type: ignore[method-assign]
     short_timeouts(project, retries=0)
     assert project.run("build") == 1
-    reason = "arXiv API request timed out: no answer within 0.5 s (arxiv.timeout_seconds), 1 try"
-    assert failed_lines(err(capsys)) == [f"failed: {p}: {reason}" for p in sorted(ALL)]
+    stderr = err(capsys)
+    host = project.arxiv.url.removeprefix("http://")
+    run_error = f"arXiv unreachable: {host}: no answer within 0.5 s (arxiv.timeout_seconds), 1 try"
+    assert stderr.count(run_error) == 1
+    assert failed_lines(stderr) == [
+        f"failed: 3 papers (arXiv unreachable): {', '.join(sorted(ALL))}"
+    ]
     assert project.llm.bodies == []
 
 

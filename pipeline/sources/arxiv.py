@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
@@ -16,6 +17,15 @@ import requests
 from pipeline.config import ArxivConfig, PaperConfig, parse_id
 from pipeline.errors import FetchError
 from pipeline.sources import retry as netretry
+from pipeline.sources.netfail import (
+    API_FAILED,
+    UNREACHABLE,
+    describe,
+    host_of,
+    is_timeout,
+    tries_text,
+    unreachable_cause,
+)
 from pipeline.sources.retry import (
     RETRYABLE_STATUS,
     RetryableStatus,
@@ -50,7 +60,12 @@ class _TimeoutSession(requests.Session):
 
 
 class ArxivClient:
-    """Fetches metadata in batches, spacing API requests by `delay_seconds`, and downloads PDFs."""
+    """Fetches metadata in batches, spacing API requests by `delay_seconds`, and downloads PDFs.
+
+    A failure of the whole run (arXiv unreachable, the API failing after its retries) is noted
+    once in `run_errors`, one line naming the host and the cause; the papers it hits get the
+    short reason UNREACHABLE or API_FAILED. Once arXiv is unreachable, nothing more is asked.
+    """
 
     def __init__(
         self,
@@ -63,6 +78,9 @@ class ArxivClient:
         self.spacer = Spacer(cfg.delay_seconds, clock=clock, sleep=sleep)
         self.api_requests = 0
         self.pdf_requests = 0
+        self.run_errors: list[str] = []
+        self.unreachable = False
+        self._errors_lock = threading.Lock()
         self._session = _TimeoutSession(cfg.timeout_seconds)
         self._http = httpx.Client(
             follow_redirects=True,
@@ -89,10 +107,14 @@ class ArxivClient:
         errors: dict[str, str] = {}
         for start in range(0, len(papers), BATCH_SIZE):
             batch = papers[start : start + BATCH_SIZE]
+            if self.unreachable:  # said once; no request per batch (nor per paper) after that
+                errors.update({p.id: UNREACHABLE for p in batch})
+                continue
             try:
                 results = self._query([_query_id(p) for p in batch])
-            except FetchError as exc:
-                errors.update({p.id: exc.reason for p in batch})
+            except ApiFailure as exc:  # the metadata request failing fails the whole run
+                self._run_error(exc.line)
+                errors.update({p.id: exc.kind for p in batch})
                 continue
             for paper in batch:
                 meta = results.get(paper.id)
@@ -119,11 +141,35 @@ class ArxivClient:
         policy = self._policy((*_REQUESTS_TRANSIENT, NotAFeed))
         try:
             results = policy(self._fetch_page, client, search)
-        except requests.Timeout as exc:
-            raise FetchError(label, f"arXiv API request {self._timed_out()}") from exc
         except (RetryableStatus, NotAFeed, arxiv.ArxivError, requests.RequestException) as exc:
-            raise FetchError(label, f"arXiv API request failed: {_describe(exc)}") from exc
+            tries = policy.statistics.get("attempt_number", 1)
+            raise self._api_failure(exc, tries, label) from exc
         return [m for m in (_meta(r) for r in results) if m is not None]
+
+    def _api_failure(self, exc: BaseException, tries: int, label: str) -> ApiFailure:
+        """The error for a failed API request; arXiv unreachable is noted as a run error."""
+        logger.debug("arXiv API request failed after %s: %r", tries_text(tries), exc)
+        if is_timeout(exc):
+            kind = UNREACHABLE
+            cause = f"no answer within {self.cfg.timeout_seconds:g} s (arxiv.timeout_seconds)"
+        elif isinstance(exc, requests.ConnectionError) or unreachable_cause(exc):
+            kind, cause = UNREACHABLE, describe(exc)
+        elif isinstance(exc, RetryableStatus | arxiv.HTTPError):
+            kind, cause = API_FAILED, f"HTTP {exc.status}"
+        else:
+            kind, cause = API_FAILED, describe(exc)
+        line = f"{kind}: {host_of(self.cfg.api_url)}: {cause}, {tries_text(tries)}"
+        if kind == UNREACHABLE:
+            self._run_error(line)
+        return ApiFailure(label, kind, line)
+
+    def _run_error(self, line: str) -> None:
+        """Note a whole-run failure once (the first line per kind and host)."""
+        kind_and_host = ": ".join(line.split(": ")[:2])
+        with self._errors_lock:
+            self.unreachable = self.unreachable or line.startswith(UNREACHABLE)
+            if not any(e.startswith(kind_and_host + ": ") for e in self.run_errors):
+                self.run_errors.append(line)
 
     def _fetch_page(self, client: arxiv.Client, search: arxiv.Search) -> list[arxiv.Result]:
         self.spacer.wait()
@@ -149,6 +195,8 @@ class ArxivClient:
 
     def download_pdf(self, meta: Meta, dest: Path, tmp_dir: Path | None = None) -> None:
         """Download the PDF of `meta` to `dest` atomically; FetchError naming the paper."""
+        if self.unreachable:  # said once for the run: no try per paper
+            raise FetchError(meta.id, UNREACHABLE)
         policy = self._policy((httpx.TransportError,))
         try:
             data = policy(self._get_pdf, meta)
@@ -157,7 +205,15 @@ class ArxivClient:
         except httpx.TimeoutException as exc:
             raise FetchError(meta.id, f"PDF download {self._timed_out()}") from exc
         except httpx.HTTPError as exc:
-            raise FetchError(meta.id, f"PDF download failed: {_describe(exc)}") from exc
+            logger.debug("%s: PDF download failed: %r", meta.id, exc)
+            cause = unreachable_cause(exc)
+            if cause:
+                tries = policy.statistics.get("attempt_number", 1)
+                self._run_error(
+                    f"{UNREACHABLE}: {host_of(meta.pdf_url)}: {cause}, {tries_text(tries)}"
+                )
+                raise FetchError(meta.id, UNREACHABLE) from exc
+            raise FetchError(meta.id, f"PDF download failed: {describe(exc)}") from exc
         problem = pdf_problem(data)
         if problem:
             raise FetchError(meta.id, f"{meta.pdf_url}: {problem}")
@@ -187,6 +243,17 @@ _REQUESTS_TRANSIENT = (
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,
 )
+
+
+class ApiFailure(FetchError):
+    """An API request failed after its retries: `kind` (UNREACHABLE or API_FAILED) is the short
+    reason of the papers it hits, `line` names the host and the cause. The reason is the short
+    kind once the line is a run error (said once), else the whole line."""
+
+    def __init__(self, label: str, kind: str, line: str) -> None:
+        super().__init__(label, kind if kind == UNREACHABLE else line)
+        self.kind = kind
+        self.line = line
 
 
 class NotAFeed(Exception):
@@ -240,8 +307,3 @@ def _meta(result: arxiv.Result) -> Meta | None:
         updated=result.updated.date().isoformat(),
         pdf_url=result.pdf_url or f"https://arxiv.org/pdf/{paper_id}v{version}",
     )
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) < 300 else text[:300] + "…"

@@ -1,7 +1,9 @@
 """The one retry policy for arXiv API and PDF requests (tenacity), and the API's spacing rule.
 
 Retried: HTTP 429 and 5xx, timeouts and connection errors. Waits honour Retry-After (capped),
-otherwise exponential backoff with jitter. Every sleep is logged.
+otherwise exponential backoff with jitter. A host that cannot be reached at all (DNS lookup
+failed, connection refused, no route) is tried once more after a short wait, not for minutes.
+Every sleep is logged, with the failure class (the whole error at DEBUG).
 """
 
 from __future__ import annotations
@@ -15,10 +17,14 @@ from typing import Any
 
 import tenacity
 
+from pipeline.sources.netfail import describe, host_of, unreachable_cause
+
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_CAP = 120.0
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+UNREACHABLE_TRIES = 2  # DNS failure, refused, no route: one more try, then give up
+UNREACHABLE_WAIT_CAP = 5.0
 
 
 def pause(seconds: float) -> None:
@@ -30,7 +36,7 @@ class RetryableStatus(Exception):
     """An HTTP answer worth retrying; carries the Retry-After delay when the server gave one."""
 
     def __init__(self, url: str, status: int, retry_after: float | None = None) -> None:
-        super().__init__(f"HTTP {status} from {url}")
+        super().__init__(f"HTTP {status} from {host_of(url)}")
         self.status = status
         self.retry_after = retry_after
 
@@ -55,6 +61,7 @@ class _Wait(tenacity.wait.wait_base):
     """Retry-After when the server sent one, else exponential backoff with jitter."""
 
     def __init__(self, base: float) -> None:
+        self.base = base
         self.backoff = tenacity.wait_exponential(multiplier=base, max=60) + tenacity.wait_random(
             0, base
         )
@@ -63,15 +70,33 @@ class _Wait(tenacity.wait.wait_base):
         exc = retry_state.outcome.exception() if retry_state.outcome else None
         if isinstance(exc, RetryableStatus) and exc.retry_after is not None:
             return exc.retry_after
+        if exc is not None and unreachable_cause(exc):
+            return min(self.base, UNREACHABLE_WAIT_CAP)
         return self.backoff(retry_state)
+
+
+class _Stop(tenacity.stop.stop_base):
+    """After `retries` retries; after UNREACHABLE_TRIES tries when the host cannot be reached."""
+
+    def __init__(self, retries: int) -> None:
+        self.tries = retries + 1
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        limit = self.tries
+        if exc is not None and unreachable_cause(exc):
+            limit = min(limit, UNREACHABLE_TRIES)
+        return retry_state.attempt_number >= limit
 
 
 def _log_sleep(retry_state: tenacity.RetryCallState) -> None:
     exc = retry_state.outcome.exception() if retry_state.outcome else None
     delay = retry_state.next_action.sleep if retry_state.next_action else 0.0
+    cause = describe(exc) if exc is not None else "no error"
     logger.info(
-        "Sleeping: %.2f seconds before try %d (%s)", delay, retry_state.attempt_number + 1, exc
+        "Sleeping: %.2f seconds before try %d (%s)", delay, retry_state.attempt_number + 1, cause
     )
+    logger.debug("The failed try's whole error: %r", exc)
 
 
 def retrying(
@@ -83,7 +108,7 @@ def retrying(
     """A tenacity policy: up to `retries` retries on `retry_on`, then the last error is raised."""
     return tenacity.Retrying(
         retry=tenacity.retry_if_exception_type((RetryableStatus, *retry_on)),
-        stop=tenacity.stop_after_attempt(retries + 1),
+        stop=_Stop(retries),
         wait=_Wait(backoff_base),
         sleep=sleep,
         before_sleep=_log_sleep,
