@@ -111,6 +111,13 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     build.add_argument("--jobs", type=int, metavar="N", help="model requests at once")
     build.add_argument(
+        "--summary",
+        type=Path,
+        metavar="FILE",
+        help="write a markdown job summary (done, failed, flagged, candidates, tokens) to FILE; "
+        "with $GITHUB_STEP_SUMMARY set (GitHub Actions) it is appended there too",
+    )
+    build.add_argument(
         "--take-back",
         action="store_true",
         help="with --only: overwrite those papers' hand-edited detail files",
@@ -151,9 +158,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args)
     except LockError as exc:
         _error(args, exc)
+        _stopped(args, EXIT_LOCKED, exc)
         return EXIT_LOCKED
     except ConfigError as exc:
         _error(args, exc)
+        _stopped(args, EXIT_USAGE, exc)
         return EXIT_USAGE
     except PipelineError as exc:
         _error(args, exc)
@@ -176,6 +185,14 @@ def _error(args: argparse.Namespace, exc: Exception, message: str | None = None)
         logger.exception("error: %s", message or exc)
     else:
         logger.error("error: %s", message or exc)
+
+
+def _stopped(args: argparse.Namespace, code: int, exc: Exception) -> None:
+    """A build that stopped before any paper's work still leaves its job summary."""
+    if args.command == "build" and not args.dry_run:
+        from pipeline.publish.job_summary import failure_summary, write_summary
+
+        write_summary(failure_summary(code, str(exc)), args.summary)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -221,6 +238,8 @@ def _build(args: argparse.Namespace, config: Config) -> int:
     only = _only_ids(args.only, config)
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.summary is not None and not args.summary.parent.is_dir():
+        raise ConfigError(f"--summary {args.summary}: no folder {args.summary.parent}")
     if args.take_back and not only:
         raise ConfigError("--take-back needs --only ID: name the papers whose files to take back")
     key = None if (args.offline or args.dry_run) else api_key(config)
@@ -241,7 +260,12 @@ def _build(args: argparse.Namespace, config: Config) -> int:
         report = Build(config, options, key, progress).run()
     finally:
         progress.close()
-    return print_report(report, options, config)
+    code = print_report(report, options, config)
+    if not options.dry_run:
+        from pipeline.publish.job_summary import publish_summary
+
+        publish_summary(report, config, args.summary)
+    return code
 
 
 def _only_ids(raw: list[str], config: Config) -> tuple[str, ...]:

@@ -140,6 +140,7 @@ def project(
     monkeypatch.setenv("TEST_LLM_KEY", API_KEY)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01: reproducible output
     monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)  # set when the suite runs in Actions
     proj = Project(tmp_path, arxiv_server, llm_server)
     proj.write_config(config_text(arxiv_server.api_url, llm_server.base_url))
     os.chdir(tmp_path)

@@ -147,3 +147,17 @@ def test_run_scripts_take_values_through_env(workflow: dict[Any, Any]) -> None:
         for step in job["steps"]:
             run = step.get("run", "")
             assert "${{" not in run, f"{step.get('name')}: use env, not ${{{{ }}}}"
+
+
+def test_the_build_writes_the_job_summary_itself(
+    workflow: dict[Any, Any], steps: list[Step]
+) -> None:
+    """Thin workflow: no step writes or redirects $GITHUB_STEP_SUMMARY; the build appends to it."""
+    from pipeline.publish.job_summary import ENV_VAR
+
+    assert ENV_VAR == "GITHUB_STEP_SUMMARY"
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            assert ENV_VAR not in step.get("run", ""), f"{step.get('name')}: the build writes it"
+            assert ENV_VAR not in step.get("env", {}), f"{step.get('name')}: Actions sets it"
+    assert "--summary" not in steps[_build(steps)]["run"]  # the variable is enough
