@@ -325,7 +325,7 @@ def test_bad_pdf_fails_that_paper_alone(
 
     assert project.run("build") == 1
     stderr = err(capsys)
-    assert failed_lines(stderr) == [f"failed: {LLM}: {project.arxiv.url}/pdf/{LLM}v2: {cause}"]
+    assert failed_lines(stderr) == [f"failed: {LLM}: {cause}; from {project.arxiv.url}/pdf/{LLM}v2"]
     assert f"{LLM}: FAILED: " in stderr  # the progress line as it happens
     assert "build: 2 done, 0 skipped, 1 failed" in stderr
     assert state(project, V2)["meta"]["version"] == 6
@@ -335,7 +335,7 @@ def test_bad_pdf_fails_that_paper_alone(
     assert f"./deepseek-paper/01-DeepSeekLLM.{LLM}v1.md" in readme_bytes(project).decode()
     assert state(project, LLM)["last_error"] == {
         "stage": "fetch",
-        "reason": f"{project.arxiv.url}/pdf/{LLM}v2: {cause}",
+        "reason": f"{cause}; from {project.arxiv.url}/pdf/{LLM}v2",
     }
 
     # the next build retries exactly that paper, and the fault is gone
@@ -658,7 +658,7 @@ def test_model_refusing_the_key_names_the_variable_not_the_key(
 def test_next_build_retries_exactly_the_failed_papers(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    project.arxiv.add_fault(f"pdf:{V2}", _html(project.arxiv.papers[V2][0]))
+    project.arxiv.add_fault(f"pdf:{V2}", _truncated(project.arxiv.papers[V2][0]))
     script(project.llm, MOE, then=NOT_JSON)
     assert project.run("build") == 1
     stderr = err(capsys)
@@ -667,9 +667,16 @@ def test_next_build_retries_exactly_the_failed_papers(
     readme = (project.output / "README.md").read_text(encoding="utf-8")
     rows = [line for line in readme.splitlines() if line.startswith("| ") and "arxiv.org" in line]
     assert len(rows) == 3  # every listed paper keeps its row
+    why = {MOE: "model answer unusable after one repair", V2: "the PDF is truncated"}
     for paper_id in (MOE, V2):  # the failed rows say why and link no details
         (row,) = [r for r in rows if f"abs/{paper_id})" in r]
-        assert "⚠️ 摘要生成失败：" in row and "[details]" not in row
+        assert f"⚠️ 摘要生成失败：{why[paper_id]}" in row and "[details]" not in row
+        number = row.split(" | ")[0].removeprefix("| ")
+        section = readme.split(f"\n## {number} **")[1].split("\n\n")[1]
+        assert (
+            section.startswith(f"⚠️ 摘要生成失败：{why[paper_id]}")
+            and len(section.splitlines()) == 1
+        )
     numbers_before = [r.split(" | ")[0] + r.split(" | ")[4] for r in rows]
     requests, pdfs = len(project.llm.bodies), len(project.arxiv.pdf_calls)
 

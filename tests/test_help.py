@@ -30,3 +30,9 @@ def test_each_command_has_a_description_and_an_example(
 ) -> None:
     out = help_text(capsys, command)
     assert f"example: python -m pipeline {command}" in out
+
+
+def test_build_help_lists_the_job_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    out = " ".join(help_text(capsys, "build").split())
+    assert "--summary FILE" in out
+    assert "$GITHUB_STEP_SUMMARY" in out

@@ -99,6 +99,18 @@ def test_arxiv_unreachable_is_said_once_and_keeps_the_list(
     assert state(project, V2)["last_error"] == {"stage": "metadata", "reason": "arXiv unreachable"}
 
 
+def test_a_first_build_without_arxiv_still_lists_every_paper(
+    project: Project, refused_port: int
+) -> None:
+    point_arxiv_at(project, f"http://127.0.0.1:{refused_port}/api/query")
+    assert project.run("build") == 1
+    readme = readme_bytes(project).decode()
+    rows = [line for line in readme.splitlines() if line.startswith("| ") and "abs/" in line]
+    assert [row.split(" | ")[0] for row in rows] == ["| 1", "| 2", "| 3"]
+    assert all(row.endswith(" | ⚠️ 摘要生成失败：arXiv unreachable |  |") for row in rows)
+    assert [f"abs/{p})" in row for p, row in zip(ALL, rows, strict=True)] == [True] * 3
+
+
 def test_later_batches_are_not_asked_once_arxiv_is_unreachable(
     project: Project, refused_port: int, capsys: pytest.CaptureFixture[str]
 ) -> None:

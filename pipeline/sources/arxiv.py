@@ -216,7 +216,7 @@ class ArxivClient:
             raise FetchError(meta.id, f"PDF download failed: {describe(exc)}") from exc
         problem = pdf_problem(data)
         if problem:
-            raise FetchError(meta.id, f"{meta.pdf_url}: {problem}")
+            raise FetchError(meta.id, f"{problem}; from {meta.pdf_url}")  # the class first
         atomic_write(dest, data, tmp_dir)
 
     def _timed_out(self) -> str:
