@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -206,9 +207,9 @@ def _section(path: Path, raw: dict[str, Any], name: str) -> dict[str, Any]:
 def _no_unknown(given: dict[str, Any], known: set[str], where: str) -> None:
     unknown = sorted(set(given) - known)
     if unknown:
-        raise ConfigError(
-            f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})"
-        )
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known))}"
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} ({hint})")
 
 
 def _text(path: Path, key: str, value: Any) -> str:

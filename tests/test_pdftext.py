@@ -307,7 +307,7 @@ def test_extractor_times_out_and_kills_the_child(tmp_path: Path) -> None:
     started = time.monotonic()
     with pytest.raises(ExtractError, match=r"slow\.pdf: timed out after 0\.5 s"):
         extractor.text_for(pdf, "5105")
-    assert time.monotonic() - started < 20
+    assert time.monotonic() - started < 45  # killed at its limit, long before its 60 s end
     assert not extractor._children  # killed and reaped
     assert not (tmp_path / "cache" / "5105.txt").exists()
     extractor.close()

@@ -402,11 +402,11 @@ def test_grounding_normalises_pdf_typography() -> None:
 
 def test_grounding_index_is_fast_on_a_long_text() -> None:
     text = V2_TEXT * 200  # about 220k characters
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time of this thread: a busy machine does not count
     index = GroundingIndex(text)
     for term in latin_terms(GOOD["abstract"]) * 20 + ["SigLIP", "RL", "a b c"]:
         index.supports(term)
-    assert time.perf_counter() - start < 2.0
+    assert time.thread_time() - start < 2.0
 
 
 def test_concept_glossary_catches_chinese_only_wrong_paper_text() -> None:

@@ -237,4 +237,7 @@ def test_after_a_timeout_the_next_document_gets_a_fresh_worker(tmp_path: Path) -
         with pytest.raises(ExtractError, match=r"slow\.pdf: timed out after 0\.3 s"):
             extractor.text_for(tmp_path / "slow.pdf", "5105")
         assert not extractor._children  # the stuck worker was killed and reaped
-        assert extractor.text_for(tmp_path / "next.pdf", "0e47").isdigit()
+        # the next document gets a generous limit: a busy machine must not fail this test
+        extractor.timeout_seconds = 60.0
+        first_pid = extractor.text_for(tmp_path / "next.pdf", "0e47")
+        assert first_pid.isdigit() and extractor.text_for(tmp_path / "n2.pdf", "0e48") == first_pid

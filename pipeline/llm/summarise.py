@@ -169,10 +169,10 @@ class Summariser:
             ]
             content, problems = self._ask_fitted(meta.id, messages, answer, on_usage)
             if problems:
-                more = f"; and {len(problems) - 4} more" if len(problems) > 4 else ""
+                # the first problem names the class; the INFO line above (-v: whole) has them all
+                more = f"; and {len(problems) - 1} more" if len(problems) > 1 else ""
                 raise SummariseError(
-                    meta.id,
-                    "model answer unusable after one repair: " + "; ".join(problems[:4]) + more,
+                    meta.id, f"model answer unusable after one repair: {problems[0]}{more}"
                 )
         answer.summary = normalise_answer(json.loads(content))
         return answer
