@@ -85,6 +85,7 @@ def test_summary_lists_watch_candidates_and_escapes_untrusted_text(project: Proj
             ("2502.12345", "Native Sparse Attention | <b>fast</b> [x](http://e.vil)", "DeepSeek-AI")
         ],
         watch_notes=["watch 'DeepSeek-AI' found nothing for 30 days"],
+        papers_added=[("2502.00002", "NSA *fast*", "MoE")],
         prompt_tokens=1000,
         completion_tokens=300,
     )
@@ -92,11 +93,12 @@ def test_summary_lists_watch_candidates_and_escapes_untrusted_text(project: Proj
     lines = text.splitlines()
     assert "| 1 | 0 | 1 | 0 | 0 | 1 |" in lines
     candidates = lines.index("### Watch candidates (1)")
-    assert lines[candidates + 2] == (
+    assert lines[candidates + 2] == "- `2502.00002` NSA \\*fast\\* (watch MoE): added to the list"
+    assert lines[candidates + 3] == (
         "- `2502.12345` Native Sparse Attention \\| &lt;b&gt;fast&lt;/b&gt; \\[x\\]"
         "\\(http:\\/\\/e.vil) (watch DeepSeek-AI) `python -m pipeline add 2502.12345`"
     )
-    assert lines[candidates + 3] == "- ⚠️ watch 'DeepSeek-AI' found nothing for 30 days"
+    assert lines[candidates + 4] == "- ⚠️ watch 'DeepSeek-AI' found nothing for 30 days"
     (failed,) = [line for line in lines if line.startswith(f"- `{LLM}`")]
     assert "<img" not in text and "\n## x" not in text
     assert failed.endswith("\\| &lt;img src=x onerror=alert(1)&gt; ## x")

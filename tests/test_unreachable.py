@@ -166,3 +166,26 @@ def test_after_one_unreachable_pdf_the_next_paper_does_not_try(
     assert client.run_errors == [
         f"arXiv unreachable: 127.0.0.1:{refused_port}: connection refused, 2 tries"
     ]
+
+
+def test_a_watch_that_finds_arxiv_unreachable_says_it_once_for_the_whole_build(
+    project: Project, refused_port: int, no_sleep: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = config_text(f"http://127.0.0.1:{refused_port}/api/query", project.llm.base_url)
+    project.write_config(text + '[[watch]]\nname = "lab"\nquery = \'au:"DeepSeek-AI"\'\n')
+    assert project.run("build") == 1
+    lines = capsys.readouterr().err.splitlines()
+    run_error = f"arXiv unreachable: 127.0.0.1:{refused_port}: connection refused, 2 tries"
+    assert [line for line in lines if "connection refused" in line] == [
+        "Sleeping: 0.00 seconds before try 2 (connection refused)",
+        run_error,
+    ]
+    build_line = lines[lines.index(run_error) + 1]
+    assert build_line.endswith("arXiv API requests 2, PDF downloads 0")  # the metadata: not asked
+    assert "  watch 'lab': arXiv search failed (arXiv unreachable); " in " ".join(lines)
+    assert f"  failed: 3 papers (arXiv unreachable): {', '.join(ALL)}" in lines
+    assert no_sleep == [0.0]
+
+    assert project.run("watch") == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines.count(run_error) == 1 and lines.index(run_error) < len(lines) - 2

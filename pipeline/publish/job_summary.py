@@ -18,7 +18,8 @@ from pipeline.build import BuildReport, Outcome
 from pipeline.config import Config
 from pipeline.publish.mdsafe import inline
 from pipeline.report import cost
-from pipeline.store import StateStore, atomic_write
+from pipeline.state import StateStore
+from pipeline.store import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +40,8 @@ def flagged_papers(config: Config, store: StateStore) -> list[tuple[str, list[st
     out = []
     for paper in config.papers:
         state = store.load(paper.id)
-        if state and state.get("summary") and state.get("unsupported_terms"):
-            out.append((paper.id, list(state["unsupported_terms"])))
+        if state and state.summary and state.unsupported_terms:
+            out.append((paper.id, list(state.unsupported_terms)))
     return out
 
 
@@ -113,10 +114,13 @@ def _papers(
 
 
 def _watch(report: BuildReport) -> Iterator[str]:
-    if not (report.new_candidates or report.watch_notes):
+    added = report.papers_added  # id, project, watch (add = true)
+    if not (report.new_candidates or report.watch_notes or added):
         return
     yield f"### Watch candidates ({len(report.new_candidates)})"
     yield ""
+    for paper_id, project, watch in added:
+        yield f"- {_code(paper_id)} {inline(project)} (watch {inline(watch)}): added to the list"
     for paper_id, title, watch in report.new_candidates:
         command = f"`python -m pipeline add {paper_id}`" if _PLAIN_ID.fullmatch(paper_id) else ""
         yield f"- {_code(paper_id)} {inline(title)} (watch {inline(watch)}) {command}".rstrip()
