@@ -34,7 +34,7 @@ __all__ = ["Build", "BuildOptions", "BuildReport", "Outcome"]
 logger = logging.getLogger(__name__)
 
 DOWNLOADS_AT_ONCE = 4
-REASON_CHARS = 150  # a failure's reason as printed and stored; the whole text is logged at DEBUG
+REASON_CHARS = 170  # a reason as printed and stored ("[NNN/NNN] ID: FAILED: " + 170 <= 200)
 EXTRACT_TIMEOUT_SECONDS = 120.0
 
 

@@ -53,8 +53,8 @@ class BuildReport:
         return sum(1 for o in self.outcomes if o.status == status)
 
     def run_level(self, reason: str) -> bool:
-        """A paper's reason that only points at a run error (said once, not per paper): the
-        words of the error's head, host aside ("arXiv unreachable", "model endpoint unreachable")."""
+        """A paper's reason that only points at a run error (said once, not per paper): the words
+        of the error's head, its host aside ("arXiv unreachable", "model endpoint unreachable")."""
         words = set(reason.split())
         return bool(words) and any(
             words <= set(line.split(": ")[0].split()) for line in self.run_errors

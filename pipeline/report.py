@@ -69,10 +69,9 @@ def print_report(
 
 def _lines(report: BuildReport, config: Config) -> Iterator[str]:
     """Run errors first (each once), the counts, then per paper what needs the user."""
-    yield from report.run_errors
-    counts = ", ".join(f"{report.count(s)} {s}" for s in ("done", "skipped", "failed", "deferred"))
     for line in report.run_errors:  # a whole-run failure: said once, first
-        print(f"error: {line}", file=out)
+        yield f"error: {line}"
+    counts = ", ".join(f"{report.count(s)} {s}" for s in ("done", "skipped", "failed", "deferred"))
     tokens = tokens_text(report)
     spent = cost(report, config)
     money = f" (cost {spent:.4f})" if spent is not None else ""

@@ -160,8 +160,8 @@ def test_api_down_fails_the_batch_and_keeps_everything(
     assert len(sleeping_lines(stderr)) == 3
     # said once, first, naming the host and the cause; the papers are one line, not three
     host = project.arxiv.url.removeprefix("http://")
-    report = stderr[stderr.index(f"arXiv API failed: {host}: ") :].splitlines()
-    assert report[0] == f"arXiv API failed: {host}: HTTP 503, 4 tries"
+    report = stderr[stderr.index(f"error: arXiv API failed: {host}: ") :].splitlines()
+    assert report[0] == f"error: arXiv API failed: {host}: HTTP 503, 4 tries"
     assert report[1].startswith("build: 0 done, 0 skipped, 3 failed")
     assert failed_lines(stderr) == [
         f"failed: 3 papers (arXiv API failed): {', '.join(sorted(ALL))}"
@@ -239,7 +239,7 @@ def test_api_answering_rate_exceeded_throughout_fails_with_that_reason(
     stderr = err(capsys)
     host = project.arxiv.url.removeprefix("http://")
     cause = "the answer is not an Atom feed: 'Rate exceeded.'"
-    assert f"\narXiv API failed: {host}: {cause}, 4 tries\nbuild: " in stderr
+    assert f"\nerror: arXiv API failed: {host}: {cause}, 4 tries\nbuild: " in stderr
     assert failed_lines(stderr) == [
         f"failed: 3 papers (arXiv API failed): {', '.join(sorted(ALL))}"
     ]
@@ -261,7 +261,9 @@ def test_api_stalled_times_out(
     assert project.run("build") == 1
     stderr = err(capsys)
     host = project.arxiv.url.removeprefix("http://")
-    run_error = f"arXiv unreachable: {host}: no answer within 2 s (arxiv.timeout_seconds), 1 try"
+    run_error = (
+        f"error: arXiv unreachable: {host}: no answer within 2 s (arxiv.timeout_seconds), 1 try"
+    )
     assert stderr.count(run_error) == 1
     assert failed_lines(stderr) == [
         f"failed: 3 papers (arXiv unreachable): {', '.join(sorted(ALL))}"

@@ -83,7 +83,7 @@ def test_arxiv_unreachable_is_said_once_and_keeps_the_list(
     stderr = capsys.readouterr().err
     lines = stderr.splitlines()
     assert "Traceback" not in stderr and all(len(line) <= 200 for line in lines)
-    run_error = f"arXiv unreachable: {host}: {cause}, 2 tries"
+    run_error = f"error: arXiv unreachable: {host}: {cause}, 2 tries"
     assert [line for line in lines if cause in line] == [
         f"Sleeping: 3.00 seconds before try 2 ({cause})",
         run_error,
@@ -133,7 +133,7 @@ def test_pdf_host_refused_is_said_once_and_every_row_stays(
     assert project.run("build") == 1
     stderr = capsys.readouterr().err
     lines = stderr.splitlines()
-    run_error = f"arXiv unreachable: 127.0.0.1:{refused_port}: connection refused, 2 tries"
+    run_error = f"error: arXiv unreachable: 127.0.0.1:{refused_port}: connection refused, 2 tries"
     assert lines.count(run_error) == 1
     assert lines[lines.index(run_error) + 1].startswith("build: 0 done, 0 skipped, 3 failed")
     assert f"  failed: 3 papers (arXiv unreachable): {', '.join(ALL)}" in lines
@@ -175,7 +175,7 @@ def test_a_watch_that_finds_arxiv_unreachable_says_it_once_for_the_whole_build(
     project.write_config(text + '[[watch]]\nname = "lab"\nquery = \'au:"DeepSeek-AI"\'\n')
     assert project.run("build") == 1
     lines = capsys.readouterr().err.splitlines()
-    run_error = f"arXiv unreachable: 127.0.0.1:{refused_port}: connection refused, 2 tries"
+    run_error = f"error: arXiv unreachable: 127.0.0.1:{refused_port}: connection refused, 2 tries"
     assert [line for line in lines if "connection refused" in line] == [
         "Sleeping: 0.00 seconds before try 2 (connection refused)",
         run_error,

@@ -263,7 +263,10 @@ class ModelClient:
 
     def _clean(self, text: str) -> str:
         text = redact(" ".join(text.split()), self.api_key)
-        return text if len(text) < 160 else text[:159] + "…"
+        if len(text) < 160:
+            return text
+        logger.debug("The endpoint's whole message: %s", text)  # -v has the detail
+        return text[:159] + "…"
 
 
 def endpoint_host(base_url: str) -> str:
