@@ -249,7 +249,7 @@ def test_a_hand_edited_detail_file_is_what_its_page_shows(project: Project) -> N
             "site.base_url 'javascript:alert(1)' must be an http(s) URL such as "
             "https://USER.github.io/REPO, or empty",
         ),
-        ("baseurl = 'x'", "[site]: unknown key 'baseurl' (known: base_url, enabled)"),
+        ("baseurl = 'x'", "[site]: unknown key 'baseurl' (did you mean 'base_url'?)"),
     ],
 )
 def test_bad_site_config(
