@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.build_report import BuildOptions, BuildReport, Outcome
 from pipeline.config import Config, PaperConfig
-from pipeline.errors import PaperError, PdfError, SummariseError
+from pipeline.errors import ConfigError, PaperError, PdfError, SummariseError
 from pipeline.llm.client import UNREACHABLE, endpoint_host
 from pipeline.llm.limiter import AdaptiveLimiter, is_local_endpoint
 from pipeline.llm.summarise import prompt_hash
@@ -59,6 +59,8 @@ class Build:
         self._arxiv = arxiv_client
         self._summariser: Summariser | None = None
         self._preparing: threading.Thread | None = None
+        self._preflight_sent = False  # by the model-client thread, while arXiv answered
+        self._preflight_error: ConfigError | None = None
         self._extractor: Extractor | None = None
         self._lock = threading.Lock()
         self._client_lock = threading.Lock()  # held while the model client is imported (~0.5 s)
@@ -84,11 +86,12 @@ class Build:
         selected = self._selected()
         states = {p.id: self.store.load(p.id) for p in self.config.papers}
         if self._surely_work(selected, states):  # while arXiv answers
-            self._get_ready()
+            self._get_ready(preflight=True)
         metas = self._metadata(selected, states)
         work = self._plan(selected, states, metas)
         if self.options.dry_run:
             return
+        self._await_preflight(needed=bool(work))
         self._work(work, states)
         if not self.options.only:
             self._drop_removed()
@@ -184,15 +187,12 @@ class Build:
     ) -> None:
         if not work:
             return
-        self._preflight()
         self.progress.start(len(work))
         self._get_ready()
         workers = min(len(work), 2 * (self.options.jobs or self.config.llm.concurrency) + 4, 32)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="paper") as pool:
             for paper, meta, reason in work:
                 pool.submit(self._one, paper, meta, reason, states)
-        if self._preparing is not None:
-            self._preparing.join()
         if self.limiter.requests:
             self.report.concurrency_configured = self.limiter.configured
             self.report.concurrency_reached = self.limiter.lowest
@@ -326,19 +326,38 @@ class Build:
             self._arxiv = ArxivClient(self.config.arxiv)
         return self._arxiv
 
-    def _get_ready(self) -> None:
-        """Start the extraction workers and import the model client in the background, before
-        the first PDF arrives rather than after (once per build)."""
+    def _get_ready(self, preflight: bool = False) -> None:
+        """Start the extraction workers and, in the background, import the model client (and
+        send the preflight), before the first PDF arrives rather than after (once per build)."""
         self.extractor.warm()
         if self._preparing is None:
-            self._preparing = threading.Thread(target=self._prepare_summariser, name="model-client")
+            self._preparing = threading.Thread(
+                target=self._prepare_summariser, args=(preflight,), name="model-client"
+            )
             self._preparing.start()
 
-    def _prepare_summariser(self) -> None:
+    def _prepare_summariser(self, preflight: bool) -> None:
         try:
             _ = self.summariser
+            if preflight:
+                self._preflight()
+                self._preflight_sent = True
+        except ConfigError as exc:  # the preflight's verdict: raised by _await_preflight
+            self._preflight_error = exc
+            self._preflight_sent = True
         except Exception:  # each paper that needs it reports the error itself
             logger.debug("model client not prepared", exc_info=True)
+
+    def _await_preflight(self, needed: bool) -> None:
+        """The preflight's verdict before any PDF is downloaded: sent early, while arXiv
+        answered (see _get_ready), or now when papers are to be summarised. A refused key
+        found early is said even when arXiv then left nothing to do."""
+        if self._preparing is not None:
+            self._preparing.join()
+        if self._preflight_error is not None:
+            raise self._preflight_error
+        if needed and not self._preflight_sent:
+            self._preflight()
 
     @property
     def summariser(self) -> Summariser:
@@ -363,6 +382,8 @@ class Build:
             return self._extractor
 
     def _close(self) -> None:
+        if self._preparing is not None:  # an early preflight still under way
+            self._preparing.join()
         if self._extractor is not None:
             self._extractor.close()
         if self._arxiv is not None:

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from tests.fake_providers import DeepSeekFake, OpenAIFake
+from tests.fakes import Fault
 from tests.provider_kit import KEY, SHORT_IDS, Use, every_request, failed, state, use
 
 __all__ = ["use"]  # the fixture
@@ -109,6 +110,22 @@ def test_refused_key_stops_before_any_pdf_download_and_names_the_variable(
     )
     assert "sk-test" not in err
     assert project.arxiv.pdf_calls == [] and fake.bodies == []
+
+
+def test_a_refused_key_is_said_even_when_arxiv_is_down(
+    use: Use, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The preflight goes out while arXiv is asked; its verdict is not lost when arXiv fails."""
+    fake = DeepSeekFake(key="sk-another-key")
+    project = use(fake, "deepseek-v4-flash", 'provider = "deepseek"')
+    project.arxiv.add_fault("api", *[Fault(503)] * 4)
+    assert project.run("build") == 2
+    assert (
+        capsys.readouterr()
+        .err.splitlines()[-1]
+        .endswith(f"refused the key in {KEY} (HTTP 401); check that variable")
+    )
+    assert project.arxiv.pdf_calls == [] and fake.bodies == [] and len(fake.preflights) == 1
 
 
 def test_finish_reasons_filter_busy_and_blank(
