@@ -194,10 +194,12 @@ def search_feed(
     if key is not None:
         found.sort(key=key, reverse=arg.get("sortOrder", "descending") == "descending")
     page = found[start : start + size]
-    return 200, _feed([entry(p) for p in page], total=len(found), start=start)
+    return 200, atom_feed([entry(p) for p in page], total=len(found), start=start)
 
 
-def _feed(entries: list[str], total: int, start: int) -> bytes:
+def atom_feed(entries: list[str], total: int | None = None, start: int = 0) -> bytes:
+    """An arXiv API answer (Atom) holding `entries`, of `total` results from `start`."""
+    total = len(entries) if total is None else total
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom" '
@@ -218,4 +220,4 @@ def _error_feed(message: str) -> bytes:
         f"<summary>{escape(message)}</summary><author><name>arXiv api core</name></author>"
         "</entry>"
     )
-    return _feed([error], total=1, start=0)
+    return atom_feed([error], total=1, start=0)

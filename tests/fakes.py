@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
 from pipeline.text.tokens import estimate_tokens
-from tests.fake_arxiv_search import search_feed
+from tests.fake_arxiv_search import atom_feed, search_feed
 
 # -- shared server plumbing ---------------------------------------------------------------------
 
@@ -164,21 +164,6 @@ def _entry(p: FakePaper, base: str) -> str:
 </entry>"""
 
 
-def feed(entries: list[str]) -> bytes:
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom" '
-        'xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">'
-        "<title>arXiv Query</title><id>https://arxiv.org/api/x</id>"
-        "<updated>2026-01-01T00:00:00Z</updated>"
-        f"<opensearch:totalResults>{len(entries)}</opensearch:totalResults>"
-        "<opensearch:startIndex>0</opensearch:startIndex>"
-        f"<opensearch:itemsPerPage>{len(entries)}</opensearch:itemsPerPage>"
-        + "".join(entries)
-        + "</feed>"
-    ).encode()
-
-
 class _ArxivHandler(_Handler):
     def do_GET(self) -> None:  # noqa: N802
         parts = urlsplit(self.path)
@@ -253,7 +238,7 @@ class FakeArxiv(_Server):
 
     def query(self, ids: list[str]) -> bytes:
         found = [p for p in (self.lookup(i) for i in ids) if p is not None]
-        return feed([_entry(p, self.pdf_base or self.url) for p in found])
+        return atom_feed([_entry(p, self.pdf_base or self.url) for p in found])
 
 
 # -- OpenAI-compatible model ---------------------------------------------------------------------
