@@ -42,6 +42,9 @@ def use(project: Project) -> Iterator[Use]:
 
 
 def with_long_papers(project: Project) -> list:
+    """The short papers plus two long real ones (the fixture PDFs); skips without them."""
+    if not FIXTURE_PDFS.is_dir():
+        pytest.skip(f"fixture PDFs not found at {FIXTURE_PDFS} (../shared missing)")
     for paper_id, version, title, date, _, _ in LONG:
         pdf = (FIXTURE_PDFS / f"{paper_id}.pdf").read_bytes()
         project.arxiv.add(FakePaper(paper_id, version, title, date, pdf))
