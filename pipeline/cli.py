@@ -204,7 +204,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "status":
         from pipeline.commands.status import print_status
 
-        return print_status(config)
+        return print_status(config, verbose=args.verbose)
     if args.command == "doctor":
         from pipeline.commands.doctor import run_doctor
 

@@ -280,3 +280,22 @@ def test_check_finds_the_wrong_paper_sections_of_the_reference_list(
         in lines
     )
     assert lines[-1] == "check: 12 summaries checked, 2 flagged"
+
+
+def test_status_lines_stay_within_the_console_width_unless_verbose(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert project.run("build") == 0
+    path = project.output / "data" / f"{V2}.json"
+    stored = json.loads(path.read_text(encoding="utf-8"))
+    terms = [f"Term{n:02d}Architecture" for n in range(30)]
+    stored["unsupported_terms"] = terms
+    path.write_text(json.dumps(stored, ensure_ascii=False), encoding="utf-8")
+    capsys.readouterr()
+
+    assert project.run("status") == 0
+    lines = out_lines(capsys)
+    assert all(len(line) <= 200 for line in lines)
+    assert next(x for x in lines if x.startswith(V2)).endswith("…")
+    assert project.run("status", "-v") == 0
+    assert next(x for x in out_lines(capsys) if x.startswith(V2)).endswith(", ".join(terms))

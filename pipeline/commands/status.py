@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pipeline.config import Config
+from pipeline.console import clip
 from pipeline.llm.summarise import prompt_hash
 from pipeline.plan import stale_reason
 from pipeline.state import StateStore
 
 
-def print_status(config: Config) -> int:
-    """One line per paper: ID, version, summarised or not, why it would be redone."""
+def print_status(config: Config, verbose: bool = False) -> int:
+    """One line per paper: ID, version, summarised or not, why it would be redone (each line
+    cut to the console width unless `verbose`)."""
     store = StateStore(config.data_dir)
     prompt_sha = prompt_hash()
     for paper in config.papers:
@@ -25,10 +27,11 @@ def print_status(config: Config) -> int:
             flags += f"; last arXiv request failed ({error.reason})"
         if state and state.unsupported_terms:
             flags += "; ❓ terms not in the paper: " + ", ".join(state.unsupported_terms)
-        print(f"{paper.id}\t{version}\t{done}\t{reason}{flags}")
+        line = f"{paper.id}\t{version}\t{done}\t{reason}{flags}"
+        print(line if verbose else clip(line))
     if config.watches:
         from pipeline.commands.watch import status_lines
 
         for line in status_lines(config):
-            print(line)
+            print(line if verbose else clip(line))
     return 0

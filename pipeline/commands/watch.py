@@ -9,6 +9,7 @@ from typing import TextIO
 
 from pipeline.config import Config
 from pipeline.config_watch import WatchConfig
+from pipeline.console import clip
 from pipeline.errors import FetchError
 from pipeline.progress import Progress
 from pipeline.publish.candidates import write_candidates
@@ -115,7 +116,7 @@ def report_lines(
     notes: list[str],
     config: Config,
 ) -> list[str]:
-    """The watches' part of a closing summary (each line at most 200 characters)."""
+    """The watches' part of a closing summary (each line at most CONSOLE_WIDTH characters)."""
     lines = []
     for paper_id, project, name in added:
         lines.append(f"  watch {name!r} added {paper_id} ({project}) to {config.path.name}")
@@ -134,7 +135,7 @@ def report_lines(
             "`python -m pipeline add ID` lists one, `python -m pipeline reject ID` drops it"
         )
     lines += [f"  {note}" for note in notes]
-    return [line if len(line) <= 200 else line[:199] + "…" for line in lines]
+    return [clip(line) for line in lines]
 
 
 def print_watch(config: Config, quiet: bool = False, out: TextIO | None = None) -> int:
