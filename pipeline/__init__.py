@@ -7,7 +7,8 @@ How a build flows (one way, each stage in its own place):
         fetch   --> sources/           arxiv.py (metadata, PDFs), retry.py (the retry policy)
         extract --> text/              extract.py (pypdf, clean-up), pool.py (workers), sections.py
         prompt  --> llm/               summarise.py (prompts/, the OpenAI-client call, the answer),
-                                       limiter.py (concurrency, retries), probe.py (doctor)
+                                       providers.py, client.py, answer.py, session.py (the
+                                       client and preflight), limiter.py (concurrency, retries)
         check   --> quality/           checks.py (form, language, copying), grounding.py
         store   --> state.py           PaperState (typed, schema 2), the only reader/writer of
                                        output/data/{ID}.json; store.py: atomic writes, the lock

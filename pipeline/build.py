@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.build_report import BuildOptions, BuildReport, Outcome
 from pipeline.config import Config, PaperConfig
-from pipeline.errors import ConfigError, PaperError, PdfError, SummariseError
-from pipeline.llm.client import UNREACHABLE, endpoint_host
+from pipeline.errors import PaperError, PdfError, SummariseError
+from pipeline.llm.client import UNREACHABLE
 from pipeline.llm.limiter import AdaptiveLimiter, is_local_endpoint
+from pipeline.llm.session import ModelSession
 from pipeline.llm.summarise import prompt_hash
 from pipeline.plan import pdf_cache_path, stale_reason
 from pipeline.progress import Progress
@@ -26,7 +27,6 @@ from pipeline.store import build_lock, remove_stale_temps, sha256_file
 
 if TYPE_CHECKING:
     from pipeline.llm.answer import Usage
-    from pipeline.llm.summarise import Summariser
     from pipeline.text.pool import Extractor
 
 __all__ = ["Build", "BuildOptions", "BuildReport", "Outcome"]
@@ -57,15 +57,13 @@ class Build:
         self.report = BuildReport()
         self.prompt_sha = prompt_hash()
         self._arxiv = arxiv_client
-        self._summariser: Summariser | None = None
-        self._preparing: threading.Thread | None = None
-        self._preflight_sent = False  # by the model-client thread, while arXiv answered
-        self._preflight_error: ConfigError | None = None
         self._extractor: Extractor | None = None
         self._lock = threading.Lock()
-        self._client_lock = threading.Lock()  # held while the model client is imported (~0.5 s)
         self.limiter = AdaptiveLimiter(
             options.jobs or config.llm.concurrency, local=is_local_endpoint(config.llm.base_url)
+        )
+        self.model = ModelSession(
+            config.llm, api_key, self.limiter, self._add_usage, progress.stage
         )
         self._download_slots = threading.Semaphore(DOWNLOADS_AT_ONCE)
 
@@ -91,7 +89,7 @@ class Build:
         work = self._plan(selected, states, metas)
         if self.options.dry_run:
             return
-        self._await_preflight(needed=bool(work))
+        self.model.await_preflight(needed=bool(work))
         self._work(work, states)
         if not self.options.only:
             self._drop_removed()
@@ -202,18 +200,10 @@ class Build:
     def _note_run_errors(self) -> None:
         """The whole-run failures the clients have met so far, into the report (each once)."""
         lines = list(self._arxiv.run_errors) if self._arxiv else []
-        if self._summariser is not None and self._summariser.client.unreachable:
-            lines.append(self._summariser.client.unreachable)
+        if self.model.unreachable:
+            lines.append(self.model.unreachable)
         with self._lock:
             self.report.add_run_errors(lines)
-
-    def _preflight(self) -> None:
-        """One small model request before any PDF is downloaded: exit 2 when it cannot work."""
-        if self.config.llm.max_run_tokens == 0:  # every paper is deferred: nothing is asked
-            return
-        host = endpoint_host(self.config.llm.base_url)
-        self.progress.stage(f"checking the model endpoint {host}")
-        self._add_usage(self.summariser.preflight())
 
     def _one(
         self, paper: PaperConfig, meta: Meta, reason: str, states: dict[str, PaperState | None]
@@ -235,7 +225,7 @@ class Build:
     ) -> None:
         if self._deferred(paper.id):  # spent before this paper started: do not even download
             return
-        if self.summariser.client.unreachable:  # said once for the run; no download for nothing
+        if self.model.unreachable:  # said once for the run; no download for nothing
             raise SummariseError(paper.id, UNREACHABLE)
         pdf = pdf_cache_path(self.config, paper.id, meta.version)
         if not pdf.is_file():
@@ -254,7 +244,7 @@ class Build:
                 return
             self.progress.update(paper.id, f"asking the model ({selection.tokens} tokens)")
             fit = partial(select_for_budget, text)  # the paper text for a smaller budget
-            answer = self.summariser.summarise(meta, selection, self._add_usage, fit)
+            answer = self.model.summariser.summarise(meta, selection, self._add_usage, fit)
         new_state = summarised_state(
             state, meta, answer, answer.selection, text, pdf_sha, self.config.llm, self.prompt_sha
         )
@@ -327,48 +317,10 @@ class Build:
         return self._arxiv
 
     def _get_ready(self, preflight: bool = False) -> None:
-        """Start the extraction workers and, in the background, import the model client (and
-        send the preflight), before the first PDF arrives rather than after (once per build)."""
+        """Start the extraction workers and, in the background, the model client (and the
+        preflight), before the first PDF arrives rather than after (once per build)."""
         self.extractor.warm()
-        if self._preparing is None:
-            self._preparing = threading.Thread(
-                target=self._prepare_summariser, args=(preflight,), name="model-client"
-            )
-            self._preparing.start()
-
-    def _prepare_summariser(self, preflight: bool) -> None:
-        try:
-            _ = self.summariser
-            if preflight:
-                self._preflight()
-                self._preflight_sent = True
-        except ConfigError as exc:  # the preflight's verdict: raised by _await_preflight
-            self._preflight_error = exc
-            self._preflight_sent = True
-        except Exception:  # each paper that needs it reports the error itself
-            logger.debug("model client not prepared", exc_info=True)
-
-    def _await_preflight(self, needed: bool) -> None:
-        """The preflight's verdict before any PDF is downloaded: sent early, while arXiv
-        answered (see _get_ready), or now when papers are to be summarised. A refused key
-        found early is said even when arXiv then left nothing to do."""
-        if self._preparing is not None:
-            self._preparing.join()
-        if self._preflight_error is not None:
-            raise self._preflight_error
-        if needed and not self._preflight_sent:
-            self._preflight()
-
-    @property
-    def summariser(self) -> Summariser:
-        with self._client_lock:
-            if self._summariser is None:
-                from pipeline.llm.summarise import Summariser
-
-                if not self.api_key:
-                    raise SummariseError("build", "no API key")
-                self._summariser = Summariser(self.config.llm, self.api_key, limiter=self.limiter)
-            return self._summariser
+        self.model.prepare(preflight)
 
     @property
     def extractor(self) -> Extractor:
@@ -382,11 +334,8 @@ class Build:
             return self._extractor
 
     def _close(self) -> None:
-        if self._preparing is not None:  # an early preflight still under way
-            self._preparing.join()
+        self.model.close()  # after an early preflight still under way
         if self._extractor is not None:
             self._extractor.close()
         if self._arxiv is not None:
             self._arxiv.close()
-        if self._summariser is not None:  # its keep-alive connection to the model endpoint
-            self._summariser.client.close()

@@ -1,0 +1,109 @@
+"""The model side of one build: the client, imported in the background, and its preflight."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pipeline.config import LlmConfig
+from pipeline.errors import ConfigError, SummariseError
+from pipeline.llm.limiter import AdaptiveLimiter
+
+if TYPE_CHECKING:
+    from pipeline.llm.answer import Usage
+    from pipeline.llm.summarise import Summariser
+
+logger = logging.getLogger(__name__)
+
+
+class ModelSession:
+    """Builds the run's `Summariser` once (the openai import costs ~0.4 s of CPU), optionally in
+    a background thread that also sends the preflight, and closes it at the end of the run.
+
+    `on_usage` counts the preflight's tokens in the run; `on_stage` says what is going on.
+    """
+
+    def __init__(
+        self,
+        cfg: LlmConfig,
+        api_key: str | None,
+        limiter: AdaptiveLimiter,
+        on_usage: Callable[[Usage], None],
+        on_stage: Callable[[str], None],
+    ) -> None:
+        self.cfg = cfg
+        self.api_key = api_key
+        self.limiter = limiter
+        self._on_usage = on_usage
+        self._on_stage = on_stage
+        self._summariser: Summariser | None = None
+        self._lock = threading.Lock()  # held while the client is imported and built
+        self._preparing: threading.Thread | None = None
+        self._preflight_sent = False
+        self._preflight_error: ConfigError | None = None
+
+    @property
+    def summariser(self) -> Summariser:
+        """The run's summariser, built on first use."""
+        with self._lock:
+            if self._summariser is None:
+                from pipeline.llm.summarise import Summariser
+
+                if not self.api_key:
+                    raise SummariseError("build", "no API key")
+                self._summariser = Summariser(self.cfg, self.api_key, limiter=self.limiter)
+            return self._summariser
+
+    @property
+    def unreachable(self) -> str | None:
+        """The one line saying the endpoint went down during this run, if it did."""
+        return self._summariser.client.unreachable if self._summariser is not None else None
+
+    def prepare(self, preflight: bool = False) -> None:
+        """Import and build the client in the background (and send the preflight), once."""
+        if self._preparing is None:
+            self._preparing = threading.Thread(
+                target=self._prepare, args=(preflight,), name="model-client"
+            )
+            self._preparing.start()
+
+    def _prepare(self, preflight: bool) -> None:
+        try:
+            _ = self.summariser
+            if preflight:
+                self.preflight()
+                self._preflight_sent = True
+        except ConfigError as exc:  # the preflight's verdict: raised by await_preflight
+            self._preflight_error = exc
+            self._preflight_sent = True
+        except Exception:  # each paper that needs it reports the error itself
+            logger.debug("model client not prepared", exc_info=True)
+
+    def preflight(self) -> None:
+        """One small model request: ConfigError (exit 2) when this config cannot work."""
+        if self.cfg.max_run_tokens == 0:  # every paper is deferred: nothing is asked
+            return
+        from pipeline.llm.client import endpoint_host
+
+        self._on_stage(f"checking the model endpoint {endpoint_host(self.cfg.base_url)}")
+        self._on_usage(self.summariser.preflight())
+
+    def await_preflight(self, needed: bool) -> None:
+        """The preflight's verdict before any PDF is downloaded: sent early, in the background
+        (see `prepare`), or now when papers are to be summarised. A refused key found early is
+        said even when arXiv then left nothing to do."""
+        if self._preparing is not None:
+            self._preparing.join()
+        if self._preflight_error is not None:
+            raise self._preflight_error
+        if needed and not self._preflight_sent:
+            self.preflight()
+
+    def close(self) -> None:
+        """Wait for a background preflight; close the keep-alive connection to the endpoint."""
+        if self._preparing is not None:
+            self._preparing.join()
+        if self._summariser is not None:
+            self._summariser.client.close()
