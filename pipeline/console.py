@@ -12,6 +12,11 @@ def clip(line: str, limit: int = CONSOLE_WIDTH) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def one_line(text: str, limit: int = CONSOLE_WIDTH) -> str:
+    """`text` with its whitespace collapsed to single spaces, cut to `limit` characters."""
+    return clip(" ".join(text.split()), limit)
+
+
 class ClipFormatter(logging.Formatter):
     """Formats a log record as its message, every line cut to CONSOLE_WIDTH (not with -v)."""
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from pipeline.config import Config, api_key
+from pipeline.console import clip, one_line
 from pipeline.errors import ConfigError
 from pipeline.llm.probe import (
     Finding,
@@ -56,18 +57,13 @@ def run_doctor(config: Config, out: TextIO | None = None) -> int:
         check_endpoint(config, key, checks)
     labels = {"ok": "ok", "warn": "warning", "problem": "problem"}
     for finding in checks.findings:
-        print(f"  {labels[finding.level]}: {_line(finding.text)}", file=out)
+        print(f"  {labels[finding.level]}: {one_line(finding.text, 185)}", file=out)
     print(f"next build: {next_build(config)}", file=out)
     if checks.problems:
         print(f"doctor: {checks.problems} problem(s): this config cannot work yet", file=out)
         return EXIT_USAGE
     print("doctor: this config can work", file=out)
     return EXIT_OK
-
-
-def _line(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= 185 else text[:184] + "…"
 
 
 def check_arxiv(config: Config) -> Finding:
@@ -84,7 +80,7 @@ def check_arxiv(config: Config) -> Finding:
     if meta is None:
         reason = errors.get(first.id, "no answer")
         return Finding("problem", f"arXiv ({config.arxiv.api_url}) about {first.id}: {reason}")
-    title = meta.title if len(meta.title) <= 60 else meta.title[:59] + "…"
+    title = clip(meta.title, 60)
     return Finding("ok", f"arXiv answered: {first.id}v{meta.version} {title}")
 
 

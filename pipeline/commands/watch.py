@@ -122,7 +122,7 @@ def report_lines(
         lines.append(f"  watch {name!r} added {paper_id} ({project}) to {config.path.name}")
     shown = new_candidates[:SHOWN_CANDIDATES]
     for paper_id, title, name in shown:
-        short = title if len(title) <= 100 else title[:99] + "…"
+        short = clip(title, 100)
         lines.append(f"  new candidate {paper_id} from watch {name!r}: {short}")
     if len(new_candidates) > len(shown):
         lines.append(f"  … and {len(new_candidates) - len(shown)} more new candidates")

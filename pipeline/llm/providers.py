@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pipeline.config import LlmConfig
+from pipeline.console import one_line
 
 logger = logging.getLogger(__name__)
 
@@ -199,8 +200,7 @@ class RequestShape:
             if change is None:
                 return False
             self.version += 1
-        reason = " ".join(message.split())
-        reason = reason if len(reason) <= 90 else reason[:89] + "…"
+        reason = one_line(message, 90)
         logger.warning("model endpoint rejected %r (%s): %s from now on", key, reason, change)
         return True
 

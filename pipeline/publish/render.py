@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import jinja2
 
 from pipeline.config import Config, PaperConfig
+from pipeline.console import one_line
 from pipeline.publish import mdsafe, site
 from pipeline.state import Meta, PaperState, StateStore
 from pipeline.store import sha256_bytes, sha256_file, write_if_changed
@@ -70,10 +71,7 @@ def no_summary_text(state: PaperState | None, failed: dict[str, str], paper_id: 
     reason = (error.reason if error else "") or failed.get(paper_id)
     if not reason:
         return PENDING
-    reason = " ".join(str(reason).split())
-    if len(reason) > REASON_CHARS:
-        reason = reason[: REASON_CHARS - 1] + "…"
-    return FAILED + reason
+    return FAILED + one_line(str(reason), REASON_CHARS)
 
 
 def _pending_row(number: int, paper: PaperConfig, meta: Meta | None, why: str) -> dict:

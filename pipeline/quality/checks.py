@@ -30,6 +30,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from pipeline.console import one_line
 from pipeline.quality.grounding import (
     CJK_CHAR,
     GroundingIndex,
@@ -251,18 +252,13 @@ def _merge(starts: list[int]) -> list[tuple[int, int]]:
     return ranges
 
 
-def _short(text: str, limit: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _copied_problems(summary: object, arxiv_abstract: str) -> list[Problem]:
     words = [m.group().lower() for m in _LATIN_WORD.finditer(normalise(arxiv_abstract))]
     shingles = _shingles(words)
     if not shingles:
         return []
     return [
-        Problem("copied", f"{label}: {_short(span)}")
+        Problem("copied", f"{label}: {one_line(span, 80)}")
         for label, text in summary_texts(summary)
         for span in copied_spans(text, shingles)
     ]
@@ -273,7 +269,7 @@ def _grounding_problems(summary: object, paper_text: str) -> list[Problem]:
         return []
     index = GroundingIndex(paper_text)
     found = unsupported_terms(summary, index) + unsupported_concepts(summary, index)
-    return [Problem("grounding", _short(item)) for item in found]
+    return [Problem("grounding", one_line(item, 80)) for item in found]
 
 
 def check_summary(

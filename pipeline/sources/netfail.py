@@ -17,6 +17,8 @@ import httpx
 import requests
 import urllib3.exceptions
 
+from pipeline.console import one_line
+
 UNREACHABLE = "arXiv unreachable"  # a paper's reason when arXiv could not be reached at all
 API_FAILED = "arXiv API failed"  # a paper's reason when the API kept answering with an error
 
@@ -95,8 +97,7 @@ def describe(exc: BaseException) -> str:
 
 def shorten(text: str, limit: int = 120) -> str:
     """One line: URLs replaced by their host, whitespace collapsed, cut at `limit` characters."""
-    text = _URL.sub(lambda m: host_of(m.group(0)), " ".join(text.split()))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return one_line(_URL.sub(lambda m: host_of(m.group(0)), text), limit)
 
 
 def host_of(url: str) -> str:
