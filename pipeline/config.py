@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config_watch import WatchConfig, parse_watches
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, check_known_keys
 from pipeline.publish.mdsafe import default_slug, slug_ok
 
 # New-style arXiv IDs: YYMM.NNNN (to 2014) or YYMM.NNNNN, optionally pinned to a version.
@@ -159,7 +158,7 @@ def config_from_text(path: Path, text: str) -> Config:
 
 
 def _build(path: Path, raw: dict[str, Any]) -> Config:
-    _no_unknown(raw, TOP_KEYS, str(path))
+    check_known_keys(raw, TOP_KEYS, str(path))
     sections = {name: _section(path, raw, name) for name in DEFAULTS}
     root = path.parent
     out = sections["output"]
@@ -200,16 +199,8 @@ def _section(path: Path, raw: dict[str, Any], name: str) -> dict[str, Any]:
     given = raw.get(name, {})
     if not isinstance(given, dict):
         raise ConfigError(f"{path}: [{name}] must be a table")
-    _no_unknown(given, set(DEFAULTS[name]), f"{path}: [{name}]")
+    check_known_keys(given, set(DEFAULTS[name]), f"{path}: [{name}]")
     return {**DEFAULTS[name], **given}
-
-
-def _no_unknown(given: dict[str, Any], known: set[str], where: str) -> None:
-    unknown = sorted(set(given) - known)
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], known, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known))}"
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} ({hint})")
 
 
 def _text(path: Path, key: str, value: Any) -> str:
@@ -325,7 +316,7 @@ def _paper(path: Path, n: int, entry: Any) -> PaperConfig:
     where = f"{path}: [[papers]] entry {n}"
     if not isinstance(entry, dict):
         raise ConfigError(f"{where} must be a table")
-    _no_unknown(entry, PAPER_KEYS, where)
+    check_known_keys(entry, PAPER_KEYS, where)
     raw_id = entry.get("id")
     parsed = parse_id(raw_id) if isinstance(raw_id, str) else None
     if parsed is None:

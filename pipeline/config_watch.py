@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, check_known_keys
 from pipeline.sources.query import query_problem
 
 WATCH_KEYS = {"name", "query", "exclude", "max_results", "add"}
@@ -40,10 +40,7 @@ def _watch(path: Path, n: int, entry: Any) -> WatchConfig:
     where = f"{path}: [[watch]] entry {n}"
     if not isinstance(entry, dict):
         raise ConfigError(f"{where} must be a table")
-    unknown = sorted(set(entry) - WATCH_KEYS)
-    if unknown:
-        known = ", ".join(sorted(WATCH_KEYS))
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {known})")
+    check_known_keys(entry, WATCH_KEYS, where)
     query = entry.get("query")
     if not isinstance(query, str) or not query.strip():
         raise ConfigError(f"{where}: query must be a non-empty arXiv search query string")

@@ -11,6 +11,10 @@ PipelineError
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Collection, Mapping
+from typing import Any
+
 
 class PipelineError(Exception):
     """Base of every error the pipeline reports to the user."""
@@ -51,3 +55,12 @@ class SummariseError(PaperError):
     """The model gave no usable answer for the paper."""
 
     stage = "summarise"
+
+
+def check_known_keys(given: Mapping[str, Any], known: Collection[str], where: str) -> None:
+    """ConfigError naming the first unknown key of a config table (with a did-you-mean)."""
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known))}"
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} ({hint})")
