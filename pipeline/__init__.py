@@ -2,23 +2,38 @@
 
 How a build flows (one way, each stage in its own place):
 
-    config.toml --> config.py          load and validate, clear errors (exit 2)
+    config.toml --> config.py          load and validate, clear errors (exit 2); the [[watch]]
+                                       tables in watch/config.py (queries: watch/query.py)
+        watch   --> watch/             run.py (the queries, new candidates, `add = true`),
+                                       search.py (one cached arXiv search a day), state.py,
+                                       candidates.py (candidates.md), curate.py (add, reject),
+                                       edit_config.py (tomlkit edits of config.toml)
         plan    --> plan.py            which papers are stale, and why
-        fetch   --> sources/           arxiv.py (metadata, PDFs), retry.py (the retry policy)
-        extract --> text/              extract.py (pypdf, clean-up), pool.py (workers), sections.py
+        fetch   --> sources/           arxiv.py (metadata, PDFs), retry.py (the retry policy),
+                                       netfail.py (what a network failure is called)
+        extract --> text/              extract.py (pypdf, clean-up), pool.py (workers),
+                                       sections.py (the token budget), tokens.py (the estimate)
         prompt  --> llm/               summarise.py (prompts/, the OpenAI-client call, the answer),
-                                       providers.py, client.py, answer.py, session.py (the
-                                       client and preflight), limiter.py (concurrency, retries)
+                                       providers.py (what each provider takes), client.py,
+                                       answer.py (reading a reply), context.py (the context
+                                       window learnt), session.py (the client and preflight),
+                                       limiter.py (concurrency, retries), probe.py (`doctor`)
         check   --> quality/           checks.py (form, language, copying), grounding.py
-        store   --> state.py           PaperState (typed, schema 2), the only reader/writer of
-                                       output/data/{ID}.json; store.py: atomic writes, the lock
-        publish --> publish/           render.py (README, detail files), mdsafe.py, templates/;
-                                       site.py + feed.py (output/site/, output/feed.xml) from the
-                                       same rows the README gets
-build.py drives the stages (build_report.py: its options and report; provenance.py: what a
-fresh summary records; report.py: the closing summary); commands/ holds
-status, check, import, doctor, and the watches: watch.py (the [[watch]] queries, sources/watch.py),
-add_reject.py and edit_config.py (tomlkit edits of config.toml); cli.py stays thin.
+        store   --> state.py           PaperState (typed), the only reader/writer of
+                                       output/data/{ID}.json; provenance.py: what a fresh
+                                       summary records; store.py: atomic writes, the lock
+        publish --> publish/           render.py (README, detail files), mdsafe.py (markdown
+                                       escaping), templates/; site.py + feed.py (output/site/,
+                                       output/feed.xml) from the same rows the README gets,
+                                       mdhtml.py (hand-edited files as safe HTML)
+        report  --> report/            model.py (options, outcomes, totals), console.py (the
+                                       closing summary, cost), job_summary.py (CI markdown)
+
+build.py drives the stages (progress.py: the progress line). Shared below every stage: errors.py
+(the exception tree), console.py (line width), redact.py (the key never logged), names.py (file
+names). commands/ holds one thin module per subcommand (status, check, doctor, import_*, watch,
+add_reject) and only cli.py imports it; cli.py stays thin. Imports only run down these layers
+(tests/test_layers.py): foundation, config and state, stages, build, commands, cli.
 """
 
 __version__ = "0.1.0"

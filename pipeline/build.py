@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from pipeline.build_report import BuildOptions, BuildReport, Outcome
 from pipeline.config import Config, PaperConfig
 from pipeline.errors import PaperError, PdfError, SummariseError
 from pipeline.llm.client import UNREACHABLE
@@ -20,6 +19,7 @@ from pipeline.progress import Progress
 from pipeline.provenance import summarised_state
 from pipeline.publish.render import Renderer
 from pipeline.redact import redact
+from pipeline.report.model import BuildOptions, BuildReport, Outcome
 from pipeline.sources.arxiv import ArxivClient
 from pipeline.sources.netfail import shorten
 from pipeline.state import Meta, PaperState, StateStore, with_error
@@ -116,7 +116,7 @@ class Build:
         """Run the watches; papers they add (`add = true`) are built in this same run."""
         if not self.options.watch or not self.config.watches:
             return
-        from pipeline.commands.watch import run_watches
+        from pipeline.watch.run import run_watches
 
         run = run_watches(self.config, self.arxiv, self.progress)
         self.config = run.config

@@ -190,7 +190,7 @@ def _error(args: argparse.Namespace, exc: Exception, message: str | None = None)
 def _stopped(args: argparse.Namespace, code: int, exc: Exception) -> None:
     """A build that stopped before any paper's work still leaves its job summary."""
     if args.command == "build" and not args.dry_run:
-        from pipeline.publish.job_summary import failure_summary, write_summary
+        from pipeline.report.job_summary import failure_summary, write_summary
 
         write_summary(failure_summary(code, str(exc)), args.summary)
 
@@ -233,7 +233,7 @@ def _watch_commands(args: argparse.Namespace, config: Config) -> int:
 def _build(args: argparse.Namespace, config: Config) -> int:
     from pipeline.build import Build, BuildOptions
     from pipeline.progress import Progress
-    from pipeline.report import print_report
+    from pipeline.report.console import print_report
 
     only = _only_ids(args.only, config)
     if args.jobs is not None and args.jobs < 1:
@@ -262,7 +262,7 @@ def _build(args: argparse.Namespace, config: Config) -> int:
         progress.close()
     code = print_report(report, options, config)
     if not options.dry_run:
-        from pipeline.publish.job_summary import publish_summary
+        from pipeline.report.job_summary import publish_summary
 
         publish_summary(report, config, args.summary)
     return code

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.config_watch import WatchConfig, parse_watches
 from pipeline.errors import ConfigError, check_known_keys
-from pipeline.publish.mdsafe import default_slug, slug_ok
+from pipeline.names import default_slug, slug_ok
+from pipeline.watch.config import WatchConfig, parse_watches
 
 # New-style arXiv IDs: YYMM.NNNN (to 2014) or YYMM.NNNNN, optionally pinned to a version.
 ID_RE = re.compile(r"^(?P<base>\d{2}(?:0[1-9]|1[0-2])\.\d{4,5})(?:v(?P<version>[1-9]\d*))?$")

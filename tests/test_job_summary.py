@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.build import BuildReport, Outcome
 from pipeline.config import load_config
-from pipeline.publish.job_summary import render_summary
+from pipeline.report.job_summary import render_summary
+from pipeline.report.model import BuildReport, Outcome
 from tests.conftest import Project, config_text
 from tests.fakes import Fault, good_answer
 from tests.faultkit import LLM, MOE, TITLE, V2, seed_text_cache, title_of

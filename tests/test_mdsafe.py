@@ -7,13 +7,12 @@ import re
 
 import pytest
 
+from pipeline.names import default_slug, slug_ok
 from pipeline.publish.mdsafe import (
     BR,
     cell,
-    default_slug,
     display_width,
     inline,
-    slug_ok,
     trusted_cell,
     wrap,
 )

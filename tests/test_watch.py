@@ -6,9 +6,9 @@ import tomllib
 
 import pytest
 
-from pipeline.commands.watch import run_watches
 from pipeline.config import load_config
 from pipeline.sources.arxiv import ArxivClient
+from pipeline.watch.run import run_watches
 from tests.conftest import Project
 from tests.fakes import Fault
 from tests.watchkit import (

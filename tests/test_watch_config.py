@@ -7,11 +7,11 @@ import tomllib
 
 import pytest
 
-from pipeline.commands.edit_config import project_from_title
-from pipeline.config_watch import parse_watches
-from pipeline.sources.query import query_problem
-from pipeline.sources.watch import excluded_by
 from pipeline.state import Meta
+from pipeline.watch.config import parse_watches
+from pipeline.watch.edit_config import project_from_title
+from pipeline.watch.query import query_problem
+from pipeline.watch.search import excluded_by
 from tests.conftest import ROOT, Project, config_text
 from tests.test_help import help_text
 

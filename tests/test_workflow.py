@@ -153,7 +153,7 @@ def test_the_build_writes_the_job_summary_itself(
     workflow: dict[Any, Any], steps: list[Step]
 ) -> None:
     """Thin workflow: no step writes or redirects $GITHUB_STEP_SUMMARY; the build appends to it."""
-    from pipeline.publish.job_summary import ENV_VAR
+    from pipeline.report.job_summary import ENV_VAR
 
     assert ENV_VAR == "GITHUB_STEP_SUMMARY"
     for job in workflow["jobs"].values():

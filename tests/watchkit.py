@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.sources import watch as watchsrc
+from pipeline.watch import search as watchsrc
 from tests.conftest import Project, config_text, fake_paper
 
 DS = ("DeepSeek-AI", "Daya Guo", "Dejian Yang", "Haowei Zhang")

@@ -30,7 +30,7 @@ def print_status(config: Config, verbose: bool = False) -> int:
         line = f"{paper.id}\t{version}\t{done}\t{reason}{flags}"
         print(line if verbose else clip(line))
     if config.watches:
-        from pipeline.commands.watch import status_lines
+        from pipeline.watch.run import status_lines
 
         for line in status_lines(config):
             print(line if verbose else clip(line))

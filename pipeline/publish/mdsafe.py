@@ -4,8 +4,8 @@ Text from the LLM and from arXiv metadata is untrusted: ``inline`` and ``cell`` 
 line of literal markdown (no HTML, links, emphasis, headings or table breaks). ``trusted_cell``
 is for the user's own config text, which keeps its markdown but still cannot break a table row.
 ``wrap`` breaks text by display width (CJK characters count double), following the Chinese rule
-that closing punctuation never starts a line. ``slug_ok`` and ``default_slug`` guard the file
-name part taken from a project name. Every function is pure and deterministic; all are meant to
+that closing punctuation never starts a line. (The file-name rules are in
+``pipeline/names.py``.) Every function is pure and deterministic; all are meant to
 be registered as jinja2 filters (with autoescape off: the escaping is done here).
 """
 
@@ -20,11 +20,9 @@ from typing import NamedTuple
 __all__ = [
     "BR",
     "cell",
-    "default_slug",
     "display_width",
     "inline",
     "plain",
-    "slug_ok",
     "trusted_cell",
     "wrap",
 ]
@@ -62,10 +60,6 @@ _UNESCAPED_PIPE = re.compile(r"(\\*)\|")
 _TRAILING_BACKSLASHES = re.compile(r"\\+$")
 _HYPHEN_CHUNK = re.compile(r"[^-/]*[-/]+|[^-/]+")
 _NEWLINES = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
-
-_SLUG_MAX_CHARS = 80
-_SLUG_MAX_BYTES = 200  # keeps "{NN}-{slug}.{ID}v{N}.md" under the usual 255-byte name limit
-_SLUG_FALLBACK = "paper"
 
 
 # --- display width --------------------------------------------------------------------------
@@ -292,37 +286,3 @@ def trusted_cell(text: str) -> str:
     text = "".join(ch for ch in text if ch.isspace() or not _dropped(ch))
     lines = [" ".join(line.split()) for line in text.strip().split("\n")]
     return BR.join(_close_backslash(_escape_pipes(line.replace("<", "&lt;"))) for line in lines)
-
-
-# --- slugs ----------------------------------------------------------------------------------
-
-
-def _slug_char(ch: str) -> bool:
-    return ch.isalnum() or ch in "-_."
-
-
-def slug_ok(slug: str) -> bool:
-    """True if the slug is safe as part of a file name (no separators, dot-files or "..")."""
-    return (
-        0 < len(slug) <= _SLUG_MAX_CHARS
-        and all(_slug_char(ch) for ch in slug)
-        and not slug.startswith(".")
-        and ".." not in slug
-        and len(slug.encode("utf-8")) <= _SLUG_MAX_BYTES
-    )
-
-
-def _trim_slug(slug: str) -> str:
-    return slug.strip("-.")
-
-
-def default_slug(project: str) -> str:
-    """A slug from a project name: "DeepSeek V2" -> "DeepSeek-V2"; "paper" if nothing is left."""
-    text = "-".join(unicodedata.normalize("NFKC", project).split())
-    text = "".join(ch for ch in text if _slug_char(ch))
-    text = re.sub(r"\.{2,}", ".", re.sub(r"-{2,}", "-", text))
-    text = _trim_slug(text)[:_SLUG_MAX_CHARS]
-    while len(text.encode("utf-8")) > _SLUG_MAX_BYTES:
-        text = text[:-1]
-    text = _trim_slug(text)
-    return text if slug_ok(text) else _SLUG_FALLBACK

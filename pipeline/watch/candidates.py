@@ -5,7 +5,7 @@ from __future__ import annotations
 from pipeline.config import Config
 from pipeline.publish.mdsafe import cell, inline
 from pipeline.store import write_if_changed
-from pipeline.watch_state import Candidate, WatchState
+from pipeline.watch.state import Candidate, WatchState
 
 FIRST_AUTHORS = 3
 TITLE_WIDTH = 60

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError, check_known_keys
-from pipeline.sources.query import query_problem
+from pipeline.watch.query import query_problem
 
 WATCH_KEYS = {"name", "query", "exclude", "max_results", "add"}
 DEFAULT_MAX_RESULTS = 50

@@ -8,9 +8,9 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
-from pipeline.build_report import BuildOptions, BuildReport
 from pipeline.config import Config
 from pipeline.console import CONSOLE_WIDTH, clip
+from pipeline.report.model import BuildOptions, BuildReport
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def _lines(report: BuildReport, config: Config) -> Iterator[str]:
     if report.concurrency_reached not in (None, report.concurrency_configured):
         yield f"  {concurrency_line(report)}"  # only news when it was lowered
     if report.new_candidates or report.papers_added or report.watch_notes:
-        from pipeline.commands.watch import report_lines
+        from pipeline.watch.run import report_lines
 
         watched = (report.new_candidates, report.papers_added, report.watch_notes, config)
         yield from report_lines(*watched)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import arxiv
 
-from pipeline.config_watch import WatchConfig
 from pipeline.sources.arxiv import ArxivClient
 from pipeline.state import Meta
 from pipeline.store import atomic_write
+from pipeline.watch.config import WatchConfig
 
 CACHE_FOR = timedelta(hours=20)
 

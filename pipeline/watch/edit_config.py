@@ -14,7 +14,7 @@ from tomlkit.items import AoT, Array, Comment, Table, Whitespace
 
 from pipeline.config import Config, config_from_text
 from pipeline.errors import ConfigError
-from pipeline.publish.mdsafe import default_slug, slug_ok
+from pipeline.names import default_slug, slug_ok
 from pipeline.store import atomic_write
 
 PROJECT_WORDS = 4  # a title without a colon: its first words

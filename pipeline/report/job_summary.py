@@ -14,10 +14,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeline.build import BuildReport, Outcome
 from pipeline.config import Config
 from pipeline.publish.mdsafe import inline
-from pipeline.report import cost
+from pipeline.report.console import cost
+from pipeline.report.model import BuildReport, Outcome
 from pipeline.state import StateStore
 from pipeline.store import atomic_write
 
