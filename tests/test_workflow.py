@@ -23,10 +23,15 @@ def workflow() -> dict[Any, Any]:
 @pytest.fixture(scope="module")
 def steps(workflow: dict[Any, Any]) -> list[Step]:
     jobs = workflow["jobs"]
-    # one job builds, commits and uploads the site (those steps share a workspace); the Pages
-    # deployment is a job of its own, as GitHub's Pages actions expect
-    assert sorted(jobs) == ["build", "deploy-pages"]
+    # one job builds (holding the model key, no write access), one commits what it built (write
+    # access, no key), one deploys the site (the Pages permissions); see test_workflow_security.py
+    assert sorted(jobs) == ["build", "commit", "deploy-pages"]
     return jobs["build"]["steps"]
+
+
+@pytest.fixture(scope="module")
+def commit_steps(workflow: dict[Any, Any]) -> list[Step]:
+    return workflow["jobs"]["commit"]["steps"]
 
 
 def _index(steps: list[Step], predicate: Any, what: str) -> int:
@@ -52,9 +57,7 @@ def test_triggers(workflow: dict[Any, Any]) -> None:
 
 
 def test_permissions_and_concurrency(workflow: dict[Any, Any]) -> None:
-    assert workflow["permissions"]["contents"] == "write"
-    assert workflow["permissions"]["pages"] == "write"
-    assert workflow["permissions"]["id-token"] == "write"
+    assert workflow["permissions"] == {}, "nothing by default: each job asks for its own"
     assert workflow["concurrency"]["group"]
     assert workflow["concurrency"].get("cancel-in-progress", False) is False
 
@@ -95,15 +98,36 @@ def test_build_uses_the_secret_through_env(steps: list[Step]) -> None:
     assert step["id"] == "build"
 
 
-def test_commit_runs_after_a_partial_build(steps: list[Step]) -> None:
+def test_commit_runs_after_a_partial_build(workflow: dict[Any, Any], steps: list[Step]) -> None:
     build = _build(steps)
-    commit = _index(steps, lambda s: "git commit" in s.get("run", ""), "commits")
-    run, condition = steps[commit]["run"], steps[commit].get("if", "")
-    assert commit > build
-    assert "git add output" in run and "git diff --cached --quiet" in run and "git push" in run
-    assert "always()" in condition or "cancelled()" in condition or not condition
-    if "steps.build.outputs.code" in condition:
-        assert "'1'" in condition, "exit 1 (some papers failed) must still commit"
+    handover = _index(steps, lambda s: _uses(s, "actions/upload-artifact"), "hands output/ over")
+    spec, condition = steps[handover]["with"], steps[handover]["if"]
+    assert handover > build
+    assert spec["path"].split() == ["output", "config.toml"]
+    assert spec["include-hidden-files"] is True  # output/.gitkeep is tracked
+    assert "!cancelled()" in condition and "steps.build.outputs.code == '1'" in condition
+    commit = workflow["jobs"]["commit"]
+    assert commit["needs"] == "build"
+    assert "!cancelled()" in commit["if"], "exit 1 marks the build job failed; still commit"
+    assert "needs.build.outputs.code == '0'" in commit["if"]
+    assert "needs.build.outputs.code == '1'" in commit["if"], "exit 1 must still commit"
+
+
+def test_commit_job_replaces_output_with_the_built_one(commit_steps: list[Step]) -> None:
+    checkout = _index(commit_steps, lambda s: _uses(s, "actions/checkout"), "checks out")
+    assert "ref" not in commit_steps[checkout].get("with", {}), "same commit as the build"
+    drop = _index(commit_steps, lambda s: s.get("run", "").strip() == "rm -rf output", "drops")
+    download = _index(
+        commit_steps, lambda s: _uses(s, "actions/download-artifact"), "downloads output/"
+    )
+    commit = _index(commit_steps, lambda s: "git commit" in s.get("run", ""), "commits")
+    push = _index(commit_steps, lambda s: " push" in s.get("run", ""), "pushes")
+    assert checkout < drop < download < commit < push  # files the build removed stay removed
+    run = commit_steps[commit]["run"]
+    assert "git add output" in run and "git add config.toml" in run
+    assert "git diff --cached --quiet" in run
+    assert "pull --rebase" in commit_steps[push]["run"]  # a push that lost a race is retried
+    assert f"steps.{commit_steps[commit]['id']}.outputs" in commit_steps[push]["if"]
 
 
 def test_last_step_fails_on_a_nonzero_build_code(steps: list[Step]) -> None:
@@ -114,30 +138,29 @@ def test_last_step_fails_on_a_nonzero_build_code(steps: list[Step]) -> None:
     assert _build(steps) < len(steps) - 1
 
 
-def test_site_is_uploaded_after_the_commit_whenever_output_is_committed(steps: list[Step]) -> None:
-    commit = _index(steps, lambda s: "git commit" in s.get("run", ""), "commits")
-    configure = _index(steps, lambda s: _uses(s, "actions/configure-pages"), "configures Pages")
+def test_site_is_uploaded_whenever_output_is_committed(steps: list[Step]) -> None:
+    handover = _index(steps, lambda s: _uses(s, "actions/upload-artifact"), "hands output/ over")
     upload = _index(
         steps, lambda s: _uses(s, "actions/upload-pages-artifact"), "uploads the Pages artifact"
     )
-    assert _build(steps) < commit < configure < upload < len(steps) - 1
+    assert _build(steps) < handover < upload < len(steps) - 1
     assert steps[upload]["with"]["path"] == "output/site"
-    for step in (steps[configure], steps[upload]):
-        condition = step["if"]
-        assert "!cancelled()" in condition
-        assert "steps.build.outputs.code == '0'" in condition
-        assert "steps.build.outputs.code == '1'" in condition  # partial builds are published too
-        assert "hashFiles('output/site/index.html')" in condition  # [site] enabled = false
+    condition = steps[upload]["if"]
+    assert "!cancelled()" in condition
+    assert "steps.build.outputs.code == '0'" in condition
+    assert "steps.build.outputs.code == '1'" in condition  # partial builds are published too
+    assert "hashFiles('output/site/index.html')" in condition  # [site] enabled = false
 
 
 def test_deploy_job_uses_the_official_pages_action(workflow: dict[Any, Any]) -> None:
     build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy-pages"]
     upload = next(s for s in build["steps"] if _uses(s, "actions/upload-pages-artifact"))
     assert build["outputs"]["site"] == f"${{{{ steps.{upload['id']}.outputs.artifact_id }}}}"
-    assert deploy["needs"] == "build"
+    assert deploy["needs"] == ["build", "commit"]  # published after the commit
     assert "!cancelled()" in deploy["if"] and "needs.build.outputs.site != ''" in deploy["if"]
     assert deploy["environment"]["name"] == "github-pages"
-    [step] = deploy["steps"]
+    configure, step = deploy["steps"]
+    assert _uses(configure, "actions/configure-pages")
     assert _uses(step, "actions/deploy-pages")
     assert deploy["environment"]["url"] == f"${{{{ steps.{step['id']}.outputs.page_url }}}}"
 
