@@ -9,8 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Config, PaperConfig
-from pipeline.errors import PaperError, PdfError, SummariseError
-from pipeline.llm.client import UNREACHABLE
+from pipeline.errors import MODEL_UNREACHABLE, PaperError, PdfError, Stage, SummariseError
 from pipeline.llm.limiter import AdaptiveLimiter, is_local_endpoint
 from pipeline.llm.session import ModelSession
 from pipeline.llm.summarise import prompt_hash
@@ -19,14 +18,14 @@ from pipeline.progress import Progress
 from pipeline.provenance import summarised_state
 from pipeline.publish.render import Renderer
 from pipeline.redact import redact
-from pipeline.report.model import BuildOptions, BuildReport, Outcome
+from pipeline.report.model import BuildOptions, BuildReport, Outcome, Status
 from pipeline.sources.arxiv import ArxivClient
 from pipeline.sources.netfail import shorten
 from pipeline.state import Meta, PaperState, StateStore, with_error
 from pipeline.store import build_lock, remove_stale_temps, sha256_file
 
 if TYPE_CHECKING:
-    from pipeline.llm.answer import Usage
+    from pipeline.state import Usage
     from pipeline.text.pool import Extractor
 
 __all__ = ["Build", "BuildOptions", "BuildReport", "Outcome"]
@@ -199,11 +198,11 @@ class Build:
 
     def _note_run_errors(self) -> None:
         """The whole-run failures the clients have met so far, into the report (each once)."""
-        lines = list(self._arxiv.run_errors) if self._arxiv else []
+        errors = list(self._arxiv.run_errors) if self._arxiv else []
         if self.model.unreachable:
-            lines.append(self.model.unreachable)
+            errors.append(self.model.unreachable)
         with self._lock:
-            self.report.add_run_errors(lines)
+            self.report.add_run_errors(errors)
 
     def _one(
         self, paper: PaperConfig, meta: Meta, reason: str, states: dict[str, PaperState | None]
@@ -226,7 +225,7 @@ class Build:
         if self._deferred(paper.id):  # spent before this paper started: do not even download
             return
         if self.model.unreachable:  # said once for the run; no download for nothing
-            raise SummariseError(paper.id, UNREACHABLE)
+            raise SummariseError(paper.id, MODEL_UNREACHABLE)
         pdf = pdf_cache_path(self.config, paper.id, meta.version)
         if not pdf.is_file():
             self.progress.update(paper.id, "downloading PDF")
@@ -281,7 +280,7 @@ class Build:
     # -- bookkeeping ----------------------------------------------------------------------------
 
     def _fail(
-        self, paper_id: str, stage: str, reason: str, save: bool = True, meta: Meta | None = None
+        self, paper_id: str, stage: Stage, reason: str, save: bool = True, meta: Meta | None = None
     ) -> None:
         """Record a failure: the previous summary and files stay; the next build retries it.
         A paper that never had a summary is stored with its metadata, so its row says why."""
@@ -295,7 +294,7 @@ class Build:
         if state is not None:  # "no summary" keeps it stale: the next build retries it
             self.store.save(with_error(state, stage, reason))
 
-    def _outcome(self, paper_id: str, status: str, reason: str) -> None:
+    def _outcome(self, paper_id: str, status: Status, reason: str) -> None:
         with self._lock:
             self.report.outcomes.append(Outcome(paper_id, status, reason))
             said_once = self.report.run_level(reason)  # the report says it, once

@@ -2,18 +2,56 @@
 
 PipelineError
  ├── ConfigError        bad usage, config or environment (exit 2)
+ │    └── NewerSchemaError    a state file from a newer pipeline, never overwritten (state.py)
  ├── LockError          another build holds the lock (exit 3)
- └── PaperError         one paper failed; the others go on (exit 1)
-      ├── FetchError       metadata or PDF download
+ └── PaperError         one paper failed, `stage` says where; the others go on (exit 1)
+      ├── FetchError       the PDF download (stage "fetch"), or a watch's arXiv search
+      │    └── ApiFailure       an arXiv API request failed after its retries (sources/arxiv.py)
       ├── PdfError         the PDF could not be read or has no text
       └── SummariseError   the model call or its answer
+           └── ContextExceeded  the prompt is over the endpoint's context (llm/client.py)
+
+Caught inside their stage and turned into one of the above (or a retry):
+  RetryableStatus    sources/retry.py    an HTTP 429/5xx answer: retried
+  NotAFeed           sources/arxiv.py    an arXiv API 200 that is not a whole feed: retried
+  ExtractError       text/extract.py     a PDF without text: a PdfError
+  StateFormatError   state.py            JSON that is not a paper state: an unreadable record
+  QueryError         watch/query.py      a malformed watch query: a ConfigError
+  ReadmeFormatError  commands/import_parse.py   a README not in the format: a ConfigError
+
+A failure of the whole run (arXiv or the model endpoint unreachable) is no exception but a
+RunError below: said once before the papers, whose reason is its short kind.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Collection, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
+
+# Where a paper failed, as stored in its state's `last_error`: the arXiv metadata request, the
+# PDF download ("fetch"), the text extraction, the model, or anything unexpected ("paper").
+Stage = Literal["metadata", "fetch", "extract", "summarise", "paper"]
+
+# A whole-run failure's kind: also the short reason of every paper it hits.
+RunKind = Literal["arXiv unreachable", "arXiv API failed", "model endpoint unreachable"]
+ARXIV_UNREACHABLE: RunKind = "arXiv unreachable"  # arXiv could not be reached at all
+ARXIV_API_FAILED: RunKind = "arXiv API failed"  # the API kept answering with an error
+MODEL_UNREACHABLE: RunKind = "model endpoint unreachable"
+
+
+@dataclass(frozen=True)
+class RunError:
+    """A whole-run failure, said once before the papers: its kind (the short reason the papers
+    it hits carry), the host, and the line that names the host and the cause."""
+
+    kind: RunKind
+    host: str
+    line: str
+
+    def __str__(self) -> str:
+        return self.line
 
 
 class PipelineError(Exception):
@@ -31,7 +69,7 @@ class LockError(PipelineError):
 class PaperError(PipelineError):
     """One paper could not be processed; carries its ID and the reason."""
 
-    stage = "paper"
+    stage: Stage = "paper"
 
     def __init__(self, paper_id: str, reason: str) -> None:
         super().__init__(f"{paper_id}: {reason}")
@@ -42,19 +80,19 @@ class PaperError(PipelineError):
 class FetchError(PaperError):
     """arXiv metadata or the PDF could not be fetched."""
 
-    stage = "fetch"
+    stage: Stage = "fetch"
 
 
 class PdfError(PaperError):
     """The PDF is broken, truncated, or has no extractable text."""
 
-    stage = "extract"
+    stage: Stage = "extract"
 
 
 class SummariseError(PaperError):
     """The model gave no usable answer for the paper."""
 
-    stage = "summarise"
+    stage: Stage = "summarise"
 
 
 def check_known_keys(given: Mapping[str, Any], known: Collection[str], where: str) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from pipeline.llm.client import endpoint_host
 from pipeline.quality.checks import unsupported_concepts, unsupported_terms
 from pipeline.quality.grounding import GroundingIndex
-from pipeline.state import InputInfo, Meta, PaperState, Summary, Usage
+from pipeline.state import InputInfo, Meta, PaperState, Summary
 from pipeline.store import sha256_bytes
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def summarised_state(
         pdf_sha256=pdf_sha,
         text_sha256=sha256_bytes(text.encode("utf-8")),
         input=InputInfo(selection.tokens, list(selection.sections), list(selection.omitted)),
-        usage=Usage(**answer.usage.to_dict(), attempts=answer.attempts),
+        usage=replace(answer.usage, attempts=answer.attempts),
         unsupported_terms=unsupported(answer.summary, text),
         generated_at=now_utc().isoformat(timespec="seconds"),
         last_error=None,

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, Stage
 from pipeline.store import write_if_changed
 
 logger = logging.getLogger(__name__)
@@ -116,20 +116,29 @@ class InputInfo:
 
 @dataclass(frozen=True)
 class Usage:
-    """What one paper's summary cost (all attempts together)."""
+    """Tokens of one model request, or what one paper's summary cost (all attempts together),
+    as the endpoints report them."""
 
     prompt_tokens: int = 0
     cached_prompt_tokens: int = 0  # of prompt_tokens, served from the endpoint's prompt cache
     completion_tokens: int = 0
     reasoning_tokens: int = 0  # of completion_tokens, spent thinking
-    attempts: int = 0
+    attempts: int = 0  # answers received: set on a paper's summary
+
+    def __add__(self, other: Usage) -> Usage:
+        names = [f.name for f in fields(self)]
+        return Usage(**{name: getattr(self, name) + getattr(other, name) for name in names})
+
+    @property
+    def total(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
 
 
 @dataclass(frozen=True)
 class LastError:
     """Why the last attempt at a paper failed, and in which stage."""
 
-    stage: str
+    stage: Stage
     reason: str
 
 
@@ -295,6 +304,6 @@ class StateStore:
             self.path(paper_id).unlink()
 
 
-def with_error(state: PaperState, stage: str, reason: str) -> PaperState:
+def with_error(state: PaperState, stage: Stage, reason: str) -> PaperState:
     """The state with its last error set (the summary and files stay)."""
     return replace(state, last_error=LastError(stage, reason))

@@ -107,9 +107,9 @@ def test_fitting_prompt_is_accepted_and_its_empty_answer_fails_clearly(
 ) -> None:
     from pipeline.config import LlmConfig
     from pipeline.errors import SummariseError
-    from pipeline.llm.answer import Usage
     from pipeline.llm.summarise import Summariser
     from pipeline.sources.arxiv import Meta
+    from pipeline.state import Usage
     from pipeline.text.sections import Selection
 
     # prompts short enough for a 512-token context (the pipeline's own need far more)

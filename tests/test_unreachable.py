@@ -163,7 +163,7 @@ def test_after_one_unreachable_pdf_the_next_paper_does_not_try(
         client.close()
     assert client.pdf_requests == 2  # the first paper's two tries; the others none
     assert no_sleep == [0.0]
-    assert client.run_errors == [
+    assert [error.line for error in client.run_errors] == [
         f"arXiv unreachable: 127.0.0.1:{refused_port}: connection refused, 2 tries"
     ]
 

@@ -9,6 +9,7 @@ from pipeline.commands.import_config import config_toml
 from pipeline.commands.import_parse import ImportedPaper, ReadmeFormatError, parse_readme
 from pipeline.config import Config, config_from_text, load_config
 from pipeline.errors import ConfigError
+from pipeline.names import arxiv_pdf, detail_name
 from pipeline.state import Meta, PaperState, Section, StateStore, Summary
 from pipeline.store import atomic_write
 
@@ -47,7 +48,7 @@ def adopt(readme: Path, config_path: Path) -> int:
 def _state(config: Config, paper: ImportedPaper) -> PaperState:
     version = paper.version or 1
     date = f"{paper.date[:4]}-{paper.date[4:6]}-{paper.date[6:8]}"
-    rel = f"{paper.details_dir}/{paper.number:02d}-{paper.slug}.{paper.arxiv_id}v{version}.md"
+    rel = f"{paper.details_dir}/{detail_name(paper.number, paper.slug, paper.arxiv_id, version)}"
     meta = Meta(
         id=paper.arxiv_id,
         version=version,
@@ -56,7 +57,7 @@ def _state(config: Config, paper: ImportedPaper) -> PaperState:
         abstract="",
         published=date,
         updated=date,
-        pdf_url=f"https://arxiv.org/pdf/{paper.arxiv_id}v{version}",
+        pdf_url=arxiv_pdf(paper.arxiv_id, version),
     )
     bullets = tuple(Section(h, t) for h, t in paper.bullets)
     state = PaperState(paper.arxiv_id, meta, Summary(paper.abstract, bullets), source="human")

@@ -27,8 +27,8 @@ def print_watch(config: Config, quiet: bool = False, out: TextIO | None = None) 
         progress.close()
         client.close()
     added = f", {len(run.added)} added to {config.path.name}" if run.added else ""
-    for line in client.run_errors:  # arXiv unreachable: said once, first
-        print(f"error: {line}", file=out)
+    for error in client.run_errors:  # arXiv unreachable: said once, first
+        print(f"error: {error.line}", file=out)
     print(
         f"watch: {_n(len(config.watches), 'watch')}, {_n(len(run.new_candidates), 'new candidate')}"
         f"{added}; "

@@ -7,37 +7,15 @@ Only `message.content` is the answer. Reasoning (`reasoning_content`, `reasoning
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
+
+from pipeline.state import Usage
 
 _THINK = re.compile(r"<think>.*?</think>", re.IGNORECASE | re.DOTALL)
 _OPEN_THINK = re.compile(r"^\s*<think>", re.IGNORECASE)
 _FENCE = re.compile(r"^```[\w-]*[ \t]*\n?(.*?)\n?[ \t]*```$", re.DOTALL)
 CACHED_FIELDS = ("prompt_tokens_details.cached_tokens", "prompt_cache_hit_tokens")
-
-
-@dataclass
-class Usage:
-    """Tokens of one request or of many: cached prompt tokens and reasoning tokens are parts of
-    the prompt and completion counts, as the endpoints report them."""
-
-    prompt_tokens: int = 0
-    cached_prompt_tokens: int = 0
-    completion_tokens: int = 0
-    reasoning_tokens: int = 0
-
-    def add(self, other: Usage) -> None:
-        self.prompt_tokens += other.prompt_tokens
-        self.cached_prompt_tokens += other.cached_prompt_tokens
-        self.completion_tokens += other.completion_tokens
-        self.reasoning_tokens += other.reasoning_tokens
-
-    @property
-    def total(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
 
 
 @dataclass

@@ -15,11 +15,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pipeline.config import LlmConfig
-from pipeline.errors import ConfigError, SummariseError
-from pipeline.llm.answer import Reply, Usage, read_reply
+from pipeline.errors import MODEL_UNREACHABLE, ConfigError, RunError, SummariseError
+from pipeline.llm.answer import Reply, read_reply
 from pipeline.llm.limiter import AdaptiveLimiter, is_local_endpoint
 from pipeline.llm.providers import RequestShape, profile_for
 from pipeline.redact import redact
+from pipeline.state import Usage
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,6 @@ PREFLIGHT_MESSAGES = [
     {"role": "system", "content": "You answer with one JSON object and nothing else."},
     {"role": "user", "content": 'Reply with this JSON object: {"ok": true}'},
 ]
-UNREACHABLE = "model endpoint unreachable"
 _LIMIT = re.compile(
     r"maximum context length is (\d+)|available context size \((\d+)|context (?:size|length|window)"
     r" (?:of|is) (\d+)",
@@ -69,7 +69,7 @@ class ModelClient:
         self.profile = profile_for(cfg)
         self.shape = RequestShape(cfg, self.profile)
         self.refused: str | None = None  # once the endpoint refuses the key, ask no more
-        self.unreachable: str | None = None  # the run error, once the endpoint is down
+        self.unreachable: RunError | None = None  # the run error, once the endpoint is down
         self.openai = OpenAI(
             base_url=cfg.base_url,
             api_key=api_key,
@@ -90,7 +90,7 @@ class ModelClient:
 
         for _ in range(MAX_ADAPTATIONS + 1):
             if self.refused or self.unreachable:
-                raise SummariseError(paper_id, self.refused or UNREACHABLE)
+                raise SummariseError(paper_id, self.refused or MODEL_UNREACHABLE)
             version, fields = self.shape.body(cap)
             try:
                 return self._reply(self._create(messages, fields, paper_id))
@@ -158,8 +158,9 @@ class ModelClient:
             )
         if isinstance(exc, openai.APIConnectionError):
             if self.unreachable is None:
-                self.unreachable = f"model endpoint {self.host} unreachable: {_cause(exc)}"
-            return UNREACHABLE
+                line = f"model endpoint {self.host} unreachable: {_cause(exc)}"
+                self.unreachable = RunError(MODEL_UNREACHABLE, self.host, line)
+            return MODEL_UNREACHABLE
         return f"model request failed: {self._clean(str(exc))}"
 
     # -- the preflight --------------------------------------------------------------------------

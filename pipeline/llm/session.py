@@ -8,12 +8,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pipeline.config import LlmConfig
-from pipeline.errors import ConfigError, SummariseError
+from pipeline.errors import ConfigError, RunError, SummariseError
 from pipeline.llm.limiter import AdaptiveLimiter
 
 if TYPE_CHECKING:
-    from pipeline.llm.answer import Usage
     from pipeline.llm.summarise import Summariser
+    from pipeline.state import Usage
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class ModelSession:
             return self._summariser
 
     @property
-    def unreachable(self) -> str | None:
+    def unreachable(self) -> RunError | None:
         """The one line saying the endpoint went down during this run, if it did."""
         return self._summariser.client.unreachable if self._summariser is not None else None
 

@@ -18,12 +18,13 @@ import jinja2
 
 from pipeline.config import LlmConfig
 from pipeline.errors import SummariseError
-from pipeline.llm.answer import Reply, Usage
+from pipeline.llm.answer import Reply
 from pipeline.llm.client import ContextExceeded, ModelClient
 from pipeline.llm.context import Context
 from pipeline.llm.limiter import AdaptiveLimiter
 from pipeline.quality.checks import answer_problems, normalise_answer
 from pipeline.sources import retry as netretry
+from pipeline.state import Usage
 from pipeline.store import sha256_bytes
 from pipeline.text.tokens import estimate_tokens
 
@@ -221,7 +222,7 @@ class Summariser:
             answer.attempts += 1
             answer.model = reply.model or answer.model
             if reply.usage is not None:
-                answer.usage.add(reply.usage)
+                answer.usage += reply.usage
                 if on_usage is not None:
                     on_usage(reply.usage)
             self._check_prompt(paper_id, messages, reply)

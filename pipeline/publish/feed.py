@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.config import Config
+from pipeline.names import arxiv_abs
 from pipeline.publish.mdsafe import plain
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -51,7 +52,7 @@ def _add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
 
 
 def _entry(feed: ET.Element, row: dict[str, Any], updated: str, base_url: str) -> None:
-    arxiv = f"https://arxiv.org/abs/{row['id']}"
+    arxiv = arxiv_abs(row["id"])
     entry = _add(feed, "entry")
     _add(entry, "id", arxiv)
     _add(entry, "title", _clean(row["title"]))

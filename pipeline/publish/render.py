@@ -9,6 +9,7 @@ import jinja2
 
 from pipeline.config import Config, PaperConfig
 from pipeline.console import one_line
+from pipeline.names import arxiv_abs, detail_name
 from pipeline.publish import mdsafe, site
 from pipeline.state import Meta, PaperState, StateStore
 from pipeline.store import sha256_bytes, sha256_file, write_if_changed
@@ -39,12 +40,8 @@ def environment() -> jinja2.Environment:
         autoescape=False,  # markdown: every untrusted value goes through an mdsafe filter
     )
     env.filters.update(cell=mdsafe.cell, inline=mdsafe.inline, trusted_cell=mdsafe.trusted_cell)
+    env.globals["arxiv_abs"] = arxiv_abs
     return env
-
-
-def detail_name(number: int, paper: PaperConfig, version: int) -> str:
-    """A detail file's name: {NN}-{slug}.{ID}v{N}.md."""
-    return f"{number:02d}-{paper.slug}.{paper.id}v{version}.md"
 
 
 PENDING = "⏳ 摘要待生成"
@@ -158,7 +155,8 @@ class Renderer:
     ) -> str:
         """Write one detail file; return the path the README links to."""
         out = self.config.output_dir
-        rel = f"{self.config.details_dir}/{detail_name(number, paper, state.meta.version)}"
+        name = detail_name(number, paper.slug, paper.id, state.meta.version)
+        rel = f"{self.config.details_dir}/{name}"
         recorded = state.detail_file
         if paper.id not in self.take_back:
             kept = self._hand_edited(recorded, state.detail_sha256) or (

@@ -20,6 +20,7 @@ import jinja2
 from markupsafe import Markup
 
 from pipeline.config import Config
+from pipeline.names import arxiv_abs
 from pipeline.publish import feed, mdhtml
 from pipeline.publish.mdsafe import plain
 from pipeline.store import write_if_changed
@@ -49,11 +50,6 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(plain=plain, md=mdhtml.inline_markup)
     return env
-
-
-def arxiv_abs(paper_id: str, version: int | None = None) -> str:
-    """The arXiv page of a paper (ID validated by the config: digits and a dot)."""
-    return f"https://arxiv.org/abs/{paper_id}" + (f"v{version}" if version else "")
 
 
 def page_path(paper_id: str) -> str:

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Iterator
 from typing import TextIO
 
 from pipeline.config import Config
 from pipeline.console import CONSOLE_WIDTH, clip
-from pipeline.report.model import BuildOptions, BuildReport
+from pipeline.names import detail_id
+from pipeline.report.model import STATUSES, BuildOptions, BuildReport
 
 logger = logging.getLogger(__name__)
-
-# The ID in a detail file name "{NN}-{slug}.{ID}v{N}.md".
-_DETAIL_ID = re.compile(r"\.(\d{4}\.\d{4,5})v\d+\.md$")
 
 
 def cost(report: BuildReport, config: Config) -> float | None:
@@ -69,9 +66,9 @@ def print_report(
 
 def _lines(report: BuildReport, config: Config) -> Iterator[str]:
     """Run errors first (each once), the counts, then per paper what needs the user."""
-    for line in report.run_errors:  # a whole-run failure: said once, first
-        yield f"error: {line}"
-    counts = ", ".join(f"{report.count(s)} {s}" for s in ("done", "skipped", "failed", "deferred"))
+    for error in report.run_errors:  # a whole-run failure: said once, first
+        yield f"error: {error.line}"
+    counts = ", ".join(f"{report.count(s)} {s}" for s in STATUSES)
     tokens = tokens_text(report)
     spent = cost(report, config)
     money = f" (cost {spent:.4f})" if spent is not None else ""
@@ -86,7 +83,7 @@ def _lines(report: BuildReport, config: Config) -> Iterator[str]:
         yield from report_lines(*watched)
     yield from _paper_lines(report)
     for rel in report.render.kept:
-        paper_id = m.group(1) if (m := _DETAIL_ID.search(rel)) else "ID"
+        paper_id = detail_id(rel) or "ID"
         yield (
             f"  kept hand-edited {rel}: delete it, or run "
             f"`build --only {paper_id} --force --take-back`, to let the pipeline write it again"

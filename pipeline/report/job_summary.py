@@ -17,7 +17,7 @@ from typing import Any
 from pipeline.config import Config
 from pipeline.publish.mdsafe import inline
 from pipeline.report.console import cost
-from pipeline.report.model import BuildReport, Outcome
+from pipeline.report.model import STATUSES, BuildReport, Outcome
 from pipeline.state import StateStore
 from pipeline.store import atomic_write
 
@@ -59,12 +59,12 @@ def _summary_lines(
     yield ""
     yield f"**Exit {report.exit_code}**: {EXIT_WORDS.get(report.exit_code, '')}"
     yield ""
-    for line in report.run_errors:
-        yield f"> ⛔ {inline(line)}"
+    for error in report.run_errors:
+        yield f"> ⛔ {inline(error.line)}"
         yield ""
     yield "| done | skipped | failed | deferred | flagged ❓ | watch candidates |"
     yield "|---:|---:|---:|---:|---:|---:|"
-    counts = [report.count(s) for s in ("done", "skipped", "failed", "deferred")]
+    counts = [report.count(s) for s in STATUSES]
     numbers = [*counts, len(flagged), len(report.new_candidates)]
     yield "| " + " | ".join(str(n) for n in numbers) + " |"
     yield ""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
+from pipeline.errors import RunError
 from pipeline.publish.render import RenderReport
 
 
@@ -20,12 +22,16 @@ class BuildOptions:
     watch: bool = False  # run the [[watch]] queries first (cli: unless --offline/--only/--dry-run)
 
 
+Status = Literal["done", "skipped", "failed", "deferred"]
+STATUSES: tuple[Status, ...] = ("done", "skipped", "failed", "deferred")  # in report order
+
+
 @dataclass
 class Outcome:
     """What happened to one paper in this run, and why."""
 
     paper_id: str
-    status: str  # done | skipped | failed | deferred
+    status: Status
     reason: str = ""
 
 
@@ -47,22 +53,19 @@ class BuildReport:
     new_candidates: list[tuple[str, str, str]] = field(default_factory=list)  # id, title, watch
     watch_notes: list[str] = field(default_factory=list)  # a failed watch, a silent one
     papers_added: list[tuple[str, str, str]] = field(default_factory=list)  # id, project, watch
-    run_errors: list[str] = field(default_factory=list)  # whole-run failures, each said once
+    run_errors: list[RunError] = field(default_factory=list)  # whole-run failures, each said once
 
-    def count(self, status: str) -> int:
+    def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
 
     def run_level(self, reason: str) -> bool:
-        """A paper's reason that only points at a run error (said once, not per paper): the words
-        of the error's head, its host aside ("arXiv unreachable", "model endpoint unreachable")."""
-        words = set(reason.split())
-        return bool(words) and any(
-            words <= set(line.split(": ")[0].split()) for line in self.run_errors
-        )
+        """A paper's reason that only points at a run error (said once, not per paper): the
+        error's kind ("arXiv unreachable", "model endpoint unreachable")."""
+        return any(reason == error.kind for error in self.run_errors)
 
-    def add_run_errors(self, lines: list[str]) -> None:
+    def add_run_errors(self, errors: list[RunError]) -> None:
         """Note whole-run failures, each once."""
-        self.run_errors += [line for line in lines if line not in self.run_errors]
+        self.run_errors += [error for error in errors if error not in self.run_errors]
 
     @property
     def exit_code(self) -> int:

@@ -15,11 +15,10 @@ import httpx
 import requests
 
 from pipeline.config import ArxivConfig, PaperConfig, parse_id
-from pipeline.errors import FetchError
+from pipeline.errors import ARXIV_API_FAILED, ARXIV_UNREACHABLE, FetchError, RunError, RunKind
+from pipeline.names import arxiv_pdf
 from pipeline.sources import retry as netretry
 from pipeline.sources.netfail import (
-    API_FAILED,
-    UNREACHABLE,
     describe,
     host_of,
     is_timeout,
@@ -63,8 +62,9 @@ class ArxivClient:
     """Fetches metadata in batches, spacing API requests by `delay_seconds`, and downloads PDFs.
 
     A failure of the whole run (arXiv unreachable, the API failing after its retries) is noted
-    once in `run_errors`, one line naming the host and the cause; the papers it hits get the
-    short reason UNREACHABLE or API_FAILED. Once arXiv is unreachable, nothing more is asked.
+    once in `run_errors` (a RunError naming the host and the cause); the papers it hits get its
+    short kind, ARXIV_UNREACHABLE or ARXIV_API_FAILED. Once arXiv is unreachable, nothing more is
+    asked.
     """
 
     def __init__(
@@ -78,7 +78,7 @@ class ArxivClient:
         self.spacer = Spacer(cfg.delay_seconds, clock=clock, sleep=sleep)
         self.api_requests = 0
         self.pdf_requests = 0
-        self.run_errors: list[str] = []
+        self.run_errors: list[RunError] = []
         self.unreachable = False
         self._errors_lock = threading.Lock()
         self._session = _TimeoutSession(cfg.timeout_seconds)
@@ -108,13 +108,13 @@ class ArxivClient:
         for start in range(0, len(papers), BATCH_SIZE):
             batch = papers[start : start + BATCH_SIZE]
             if self.unreachable:  # said once; no request per batch (nor per paper) after that
-                errors.update({p.id: UNREACHABLE for p in batch})
+                errors.update({p.id: ARXIV_UNREACHABLE for p in batch})
                 continue
             try:
                 results = self._query([_query_id(p) for p in batch])
             except ApiFailure as exc:  # the metadata request failing fails the whole run
-                self._run_error(exc.line)
-                errors.update({p.id: exc.kind for p in batch})
+                self._run_error(exc.run_error)
+                errors.update({p.id: exc.run_error.kind for p in batch})
                 continue
             for paper in batch:
                 meta = results.get(paper.id)
@@ -149,27 +149,27 @@ class ArxivClient:
     def _api_failure(self, exc: BaseException, tries: int, label: str) -> ApiFailure:
         """The error for a failed API request; arXiv unreachable is noted as a run error."""
         logger.debug("arXiv API request failed after %s: %r", tries_text(tries), exc)
+        kind: RunKind
         if is_timeout(exc):
-            kind = UNREACHABLE
+            kind = ARXIV_UNREACHABLE
             cause = f"no answer within {self.cfg.timeout_seconds:g} s (arxiv.timeout_seconds)"
         elif isinstance(exc, requests.ConnectionError) or unreachable_cause(exc):
-            kind, cause = UNREACHABLE, describe(exc)
+            kind, cause = ARXIV_UNREACHABLE, describe(exc)
         elif isinstance(exc, RetryableStatus | arxiv.HTTPError):
-            kind, cause = API_FAILED, f"HTTP {exc.status}"
+            kind, cause = ARXIV_API_FAILED, f"HTTP {exc.status}"
         else:
-            kind, cause = API_FAILED, describe(exc)
-        line = f"{kind}: {host_of(self.cfg.api_url)}: {cause}, {tries_text(tries)}"
-        if kind == UNREACHABLE:
-            self._run_error(line)
-        return ApiFailure(label, kind, line)
+            kind, cause = ARXIV_API_FAILED, describe(exc)
+        error = run_error(kind, host_of(self.cfg.api_url), f"{cause}, {tries_text(tries)}")
+        if kind == ARXIV_UNREACHABLE:
+            self._run_error(error)
+        return ApiFailure(label, error)
 
-    def _run_error(self, line: str) -> None:
-        """Note a whole-run failure once (the first line per kind and host)."""
-        kind_and_host = ": ".join(line.split(": ")[:2])
+    def _run_error(self, error: RunError) -> None:
+        """Note a whole-run failure once (the first one per kind and host)."""
         with self._errors_lock:
-            self.unreachable = self.unreachable or line.startswith(UNREACHABLE)
-            if not any(e.startswith(kind_and_host + ": ") for e in self.run_errors):
-                self.run_errors.append(line)
+            self.unreachable = self.unreachable or error.kind == ARXIV_UNREACHABLE
+            if not any((e.kind, e.host) == (error.kind, error.host) for e in self.run_errors):
+                self.run_errors.append(error)
 
     def _fetch_page(self, client: arxiv.Client, search: arxiv.Search) -> list[arxiv.Result]:
         self.spacer.wait()
@@ -196,7 +196,7 @@ class ArxivClient:
     def download_pdf(self, meta: Meta, dest: Path, tmp_dir: Path | None = None) -> None:
         """Download the PDF of `meta` to `dest` atomically; FetchError naming the paper."""
         if self.unreachable:  # said once for the run: no try per paper
-            raise FetchError(meta.id, UNREACHABLE)
+            raise FetchError(meta.id, ARXIV_UNREACHABLE)
         policy = self._policy((httpx.TransportError,))
         try:
             data = policy(self._get_pdf, meta)
@@ -209,10 +209,11 @@ class ArxivClient:
             cause = unreachable_cause(exc)
             if cause:
                 tries = policy.statistics.get("attempt_number", 1)
+                where = host_of(meta.pdf_url)
                 self._run_error(
-                    f"{UNREACHABLE}: {host_of(meta.pdf_url)}: {cause}, {tries_text(tries)}"
+                    run_error(ARXIV_UNREACHABLE, where, f"{cause}, {tries_text(tries)}")
                 )
-                raise FetchError(meta.id, UNREACHABLE) from exc
+                raise FetchError(meta.id, ARXIV_UNREACHABLE) from exc
             raise FetchError(meta.id, f"PDF download failed: {describe(exc)}") from exc
         problem = pdf_problem(data)
         if problem:
@@ -245,15 +246,19 @@ _REQUESTS_TRANSIENT = (
 )
 
 
-class ApiFailure(FetchError):
-    """An API request failed after its retries: `kind` (UNREACHABLE or API_FAILED) is the short
-    reason of the papers it hits, `line` names the host and the cause. The reason is the short
-    kind once the line is a run error (said once), else the whole line."""
+def run_error(kind: RunKind, host: str, cause: str) -> RunError:
+    """An arXiv run error: "{kind}: {host}: {cause}"."""
+    return RunError(kind, host, f"{kind}: {host}: {cause}")
 
-    def __init__(self, label: str, kind: str, line: str) -> None:
-        super().__init__(label, kind if kind == UNREACHABLE else line)
-        self.kind = kind
-        self.line = line
+
+class ApiFailure(FetchError):
+    """An API request failed after its retries: `run_error` says what and where. The reason is
+    the short kind once that is a run error (arXiv unreachable: said once), else its whole line."""
+
+    def __init__(self, label: str, run_error: RunError) -> None:
+        reason = run_error.kind if run_error.kind == ARXIV_UNREACHABLE else run_error.line
+        super().__init__(label, reason)
+        self.run_error = run_error
 
 
 class NotAFeed(Exception):
@@ -305,5 +310,5 @@ def _meta(result: arxiv.Result) -> Meta | None:
         abstract=" ".join(result.summary.split()),
         published=result.published.date().isoformat(),
         updated=result.updated.date().isoformat(),
-        pdf_url=result.pdf_url or f"https://arxiv.org/pdf/{paper_id}v{version}",
+        pdf_url=result.pdf_url or arxiv_pdf(paper_id, version),
     )

@@ -19,9 +19,6 @@ import urllib3.exceptions
 
 from pipeline.console import one_line
 
-UNREACHABLE = "arXiv unreachable"  # a paper's reason when arXiv could not be reached at all
-API_FAILED = "arXiv API failed"  # a paper's reason when the API kept answering with an error
-
 _URL = re.compile(r"https?://[^\s'\"()<>]+")
 _TIMEOUTS = (
     TimeoutError,

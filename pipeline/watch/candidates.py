@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline.config import Config
+from pipeline.names import arxiv_abs
 from pipeline.publish.mdsafe import cell, inline
 from pipeline.store import write_if_changed
 from pipeline.watch.state import Candidate, WatchState
@@ -45,7 +46,7 @@ def render_candidates(config: Config, state: WatchState) -> str:
         ]
         for c in ordered:
             add, reject = commands(config, c.id)
-            link = f"[{c.id}v{c.version}](http://arxiv.org/abs/{c.id})"
+            link = f"[{c.id}v{c.version}]({arxiv_abs(c.id, scheme='http')})"
             lines.append(
                 f"| {c.published} | {cell(c.title, TITLE_WIDTH)} | {cell(_authors(c))} | {link} "
                 f"| {cell(c.watch)} | `{add}`<br />`{reject}` |"
