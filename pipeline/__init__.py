@@ -22,7 +22,8 @@ How a build flows (one way, each stage in its own place):
         store   --> state.py           PaperState (typed), the only reader/writer of
                                        output/data/{ID}.json; provenance.py: what a fresh
                                        summary records; store.py: atomic writes, the lock
-        publish --> publish/           render.py (README, detail files), mdsafe.py (markdown
+        publish --> publish/           row.py (Row: one paper as every output sees it),
+                                       render.py (README, detail files), mdsafe.py (markdown
                                        escaping), templates/; site.py + feed.py (output/site/,
                                        output/feed.xml) from the same rows the README gets,
                                        mdhtml.py (hand-edited files as safe HTML)

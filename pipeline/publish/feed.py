@@ -11,11 +11,11 @@ from __future__ import annotations
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
-from typing import Any
 
 from pipeline.config import Config
 from pipeline.names import arxiv_abs
 from pipeline.publish.mdsafe import plain
+from pipeline.publish.row import Row
 
 ATOM = "http://www.w3.org/2005/Atom"
 EPOCH = "1970-01-01T00:00:00Z"
@@ -26,10 +26,10 @@ def _clean(text: str) -> str:
     return plain(str(text)).translate(_XML_BAD)
 
 
-def _timestamp(row: dict[str, Any]) -> str:
+def _timestamp(row: Row) -> str:
     """When the summary was made, as an RFC 3339 UTC time."""
-    generated = row.get("generated_at") or ""
-    if generated and row.get("source", "llm") != "human":
+    generated = row.generated_at
+    if generated and row.source != "human":
         try:
             when = datetime.fromisoformat(generated)
         except ValueError:
@@ -37,7 +37,7 @@ def _timestamp(row: dict[str, Any]) -> str:
         if when is not None:
             when = when.replace(tzinfo=when.tzinfo or UTC).astimezone(UTC)
             return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    day = row.get("updated") or ""
+    day = row.updated
     try:
         return datetime.strptime(day, "%Y-%m-%d").strftime("%Y-%m-%dT00:00:00Z")
     except ValueError:
@@ -51,11 +51,11 @@ def _add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return element
 
 
-def _entry(feed: ET.Element, row: dict[str, Any], updated: str, base_url: str) -> None:
-    arxiv = arxiv_abs(row["id"])
+def _entry(feed: ET.Element, row: Row, updated: str, base_url: str) -> None:
+    arxiv = arxiv_abs(row.id)
     entry = _add(feed, "entry")
     _add(entry, "id", arxiv)
-    _add(entry, "title", _clean(row["title"]))
+    _add(entry, "title", _clean(row.title))
     _add(entry, "updated", updated)
     if base_url:
         _add(
@@ -63,25 +63,25 @@ def _entry(feed: ET.Element, row: dict[str, Any], updated: str, base_url: str) -
             "link",
             rel="alternate",
             type="text/html",
-            href=f"{base_url}/papers/{row['id']}.html",
+            href=f"{base_url}/papers/{row.id}.html",
         )
-        _add(entry, "link", rel="related", href=f"{arxiv}v{row['version']}")
+        _add(entry, "link", rel="related", href=f"{arxiv}v{row.version}")
     else:
-        _add(entry, "link", rel="alternate", type="text/html", href=f"{arxiv}v{row['version']}")
-    for name in row.get("authors") or []:
+        _add(entry, "link", rel="alternate", type="text/html", href=f"{arxiv}v{row.version}")
+    for name in row.authors:
         _add(_add(entry, "author"), "name", _clean(name))
-    if day := row.get("published"):
+    if day := row.published:
         _add(entry, "published", f"{day}T00:00:00Z")
-    bullets = "\n".join(_clean(f"{b.heading}：{b.text}") for b in row["bullets"])
+    bullets = "\n".join(_clean(f"{b.heading}：{b.text}") for b in row.bullets)
     _add(entry, "summary", bullets, type="text")
-    _add(entry, "content", _clean(row["abstract"]), type="text")
+    _add(entry, "content", _clean(row.abstract), type="text")
 
 
-def feed_xml(config: Config, rows: list[dict[str, Any]]) -> str:
+def feed_xml(config: Config, rows: list[Row]) -> str:
     """The Atom document for every paper with a summary, newest summary first."""
     base = config.site.base_url
-    dated = [(_timestamp(row), row) for row in rows if not row["no_summary"]]
-    dated.sort(key=lambda pair: (pair[0], -pair[1]["number"]), reverse=True)
+    dated = [(_timestamp(row), row) for row in rows if not row.no_summary]
+    dated.sort(key=lambda pair: (pair[0], -pair[1].number), reverse=True)
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     _add(

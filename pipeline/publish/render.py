@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import jinja2
 
@@ -11,12 +11,12 @@ from pipeline.config import Config, PaperConfig
 from pipeline.console import one_line
 from pipeline.names import arxiv_abs, detail_name
 from pipeline.publish import mdsafe, site
+from pipeline.publish.row import Row, pending_row, summary_row
 from pipeline.state import Meta, PaperState, StateStore
 from pipeline.store import sha256_bytes, sha256_file, write_if_changed
 
 TITLE_WIDTH = 50
 ABSTRACT_WIDTH = 70
-FLAG_MARK = "❓"
 
 
 @dataclass
@@ -71,44 +71,6 @@ def no_summary_text(state: PaperState | None, failed: dict[str, str], paper_id: 
     return FAILED + one_line(str(reason), REASON_CHARS)
 
 
-def _pending_row(number: int, paper: PaperConfig, meta: Meta | None, why: str) -> dict:
-    return {
-        "id": paper.id,
-        "title": (meta.title if meta else "") or paper.id,
-        "number": number,
-        "date": (meta.updated if meta else "").replace("-", ""),
-        "project": paper.project,
-        "notes": [],
-        "no_summary": why,
-    }
-
-
-def _row(number: int, paper: PaperConfig, state: PaperState, detail_path: str) -> dict:
-    """The template's view of one summarised paper."""
-    assert state.summary is not None
-    summary, flagged = state.summary, bool(state.unsupported_terms)
-    return {
-        **state.meta.to_dict(),
-        "number": number,
-        "date": state.meta.updated.replace("-", ""),
-        "project": paper.project,
-        "notes": paper.notes,
-        "mark": (FLAG_MARK if flagged and FLAG_MARK not in paper.mark else "") + paper.mark,
-        "detail_path": detail_path,
-        "no_summary": "",
-        "abstract": summary.abstract,
-        "bullets": summary.bullets,
-        "detail": summary.detail,
-        "unsupported": state.unsupported_terms,
-        "source": state.source or "llm",
-        "model": state.model or "",
-        "endpoint": state.endpoint or "",
-        "generated_at": state.generated_at or "",
-        "pdf_sha256": state.pdf_sha256 or "",
-        "prompt_sha256": state.prompt_sha256 or "",
-    }
-
-
 class Renderer:
     """Writes README.md and the detail files; never overwrites a detail file a person edited."""
 
@@ -128,14 +90,15 @@ class Renderer:
         """Write README.md, the detail files, the site and the feed; every listed paper has its row
         and section."""
         report = RenderReport()
-        rows = []
+        rows: list[Row] = []
         for number, (paper, state, meta) in enumerate(renderable(self.config, states, metas), 1):
             if not state or not state.summary:
                 why = no_summary_text(state, failed or {}, paper.id)
-                rows.append(_pending_row(number, paper, meta, why))
+                rows.append(pending_row(number, paper, meta, why))
                 continue
             rel = self._detail(number, paper, state, report)
-            rows.append({**_row(number, paper, state, rel), "hand_edited": rel in report.kept})
+            row = summary_row(number, paper, state, rel)
+            rows.append(replace(row, hand_edited=rel in report.kept))
         readme = self.env.get_template("readme.md.j2").render(
             title=self.config.title,
             intro=self.config.intro,
@@ -165,7 +128,8 @@ class Renderer:
             if kept:
                 report.kept.append(kept)
                 return kept
-        text = self.env.get_template("detail.md.j2").render(p=_row(number, paper, state, rel))
+        row = summary_row(number, paper, state, rel)
+        text = self.env.get_template("detail.md.j2").render(p=row)
         if write_if_changed(out / rel, text, self.tmp_dir):
             report.written.append(rel)
         if recorded and recorded != rel:

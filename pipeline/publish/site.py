@@ -23,11 +23,11 @@ from pipeline.config import Config
 from pipeline.names import arxiv_abs
 from pipeline.publish import feed, mdhtml
 from pipeline.publish.mdsafe import plain
+from pipeline.publish.row import FLAG_MARK, Row
 from pipeline.store import write_if_changed
 
 SITE_DIR = "site"
 PAGES_DIR = "papers"
-FLAG_MARK = "❓"
 _PAGE_NAME = re.compile(r"\d{4}\.\d{4,5}\.html")
 
 
@@ -62,24 +62,23 @@ def _iso_date(yyyymmdd: str) -> str:
     return f"{d[:4]}-{d[4:6]}-{d[6:]}" if len(d) == 8 else ""
 
 
-def _card(row: dict[str, Any]) -> dict[str, Any]:
+def _card(row: Row) -> dict[str, Any]:
     """What the index shows of one paper."""
-    mark = row.get("mark", "")
     return {
-        "id": row["id"],
-        "number": row["number"],
-        "date": _iso_date(row["date"]),
-        "year": row["date"][:4],
-        "project": row["project"],
-        "title": row["title"],
-        "mark": mark,
-        "flagged": FLAG_MARK in mark,
-        "no_summary": row["no_summary"],
-        "abstract": row.get("abstract", ""),
-        "bullets": row.get("bullets", []),
-        "notes": row.get("notes", []),
-        "arxiv": arxiv_abs(row["id"]),
-        "page": "" if row["no_summary"] else page_path(row["id"]),
+        "id": row.id,
+        "number": row.number,
+        "date": _iso_date(row.date),
+        "year": row.date[:4],
+        "project": row.project,
+        "title": row.title,
+        "mark": row.mark,
+        "flagged": FLAG_MARK in row.mark,
+        "no_summary": row.no_summary,
+        "abstract": row.abstract,
+        "bullets": row.bullets,
+        "notes": row.notes,
+        "arxiv": arxiv_abs(row.id),
+        "page": "" if row.no_summary else page_path(row.id),
     }
 
 
@@ -89,7 +88,7 @@ def script_hash(script: str) -> str:
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
-def index_html(config: Config, rows: list[dict[str, Any]], env: jinja2.Environment) -> str:
+def index_html(config: Config, rows: list[Row], env: jinja2.Environment) -> str:
     cards = [_card(row) for row in rows]
     script = env.loader.get_source(env, "search.js")[0]  # type: ignore[union-attr]
     years = sorted({c["year"] for c in cards if c["year"]}, reverse=True)
@@ -104,41 +103,41 @@ def index_html(config: Config, rows: list[dict[str, Any]], env: jinja2.Environme
     )
 
 
-def _hand_edited_html(config: Config, row: dict[str, Any]) -> Markup | None:
+def _hand_edited_html(config: Config, row: Row) -> Markup | None:
     """The hand-edited detail file as safe HTML, or None when there is none (or it is gone)."""
-    if not row.get("hand_edited"):
+    if not row.hand_edited:
         return None
     try:
-        text = (config.output_dir / row["detail_path"]).read_text(encoding="utf-8")
+        text = (config.output_dir / row.detail_path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
     return mdhtml.to_html(text)
 
 
-def paper_html(config: Config, row: dict[str, Any], env: jinja2.Environment) -> str:
+def paper_html(config: Config, row: Row, env: jinja2.Environment) -> str:
     return env.get_template("paper.html.j2").render(
         site_title=config.title,
         p=row,
         card=_card(row),
-        arxiv_version=arxiv_abs(row["id"], row.get("version")),
+        arxiv_version=arxiv_abs(row.id, row.version),
         edited=_hand_edited_html(config, row),
     )
 
 
-def site_files(config: Config, rows: list[dict[str, Any]]) -> dict[str, str]:
+def site_files(config: Config, rows: list[Row]) -> dict[str, str]:
     """Every site and feed file (path relative to output/ -> text), in a stable order."""
     env = environment()
     files = {f"{SITE_DIR}/index.html": index_html(config, rows, env)}
     for row in rows:
-        if not row["no_summary"]:
-            files[f"{SITE_DIR}/{page_path(row['id'])}"] = paper_html(config, row, env)
+        if not row.no_summary:
+            files[f"{SITE_DIR}/{page_path(row.id)}"] = paper_html(config, row, env)
     atom = feed.feed_xml(config, rows)
     files["feed.xml"] = atom
     files[f"{SITE_DIR}/feed.xml"] = atom  # served next to the site, where readers find it
     return files
 
 
-def publish(config: Config, rows: list[dict[str, Any]], tmp_dir: Path | None) -> Published:
+def publish(config: Config, rows: list[Row], tmp_dir: Path | None) -> Published:
     """Write the site and the feed (unchanged files are not rewritten); drop removed papers'
     pages. With `[site] enabled = false` nothing is written."""
     done = Published()

@@ -1,0 +1,84 @@
+"""One paper as every output sees it: the README's row and section, the detail file, the site's
+card and page, and the feed's entry are all rendered from the same `Row`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.config import PaperConfig
+from pipeline.state import Meta, PaperState, Section
+
+FLAG_MARK = "❓"  # a summary that uses terms the paper does not
+
+
+@dataclass(frozen=True)
+class Row:
+    """One listed paper, summarised or not (then `no_summary` says why)."""
+
+    id: str
+    number: int  # its place in the README, from 1
+    title: str
+    date: str  # YYYYMMDD of the version in use; "" when not known yet
+    project: str
+    no_summary: str = ""  # pending, or failed with a short reason; "" when summarised
+    notes: tuple[str, ...] = ()
+    mark: str = ""
+    # from here on: a summarised paper's
+    version: int = 0
+    authors: tuple[str, ...] = ()
+    published: str = ""  # ISO date of v1
+    updated: str = ""  # ISO date of this version
+    abstract: str = ""  # the Chinese abstract
+    bullets: tuple[Section, ...] = ()
+    detail: tuple[Section, ...] = ()
+    unsupported: tuple[str, ...] = ()  # the terms behind a ❓
+    detail_path: str = ""  # relative to output/
+    hand_edited: bool = False  # the detail file is a person's: the site shows it as it is
+    source: str = "llm"  # or "human" (imported)
+    model: str = ""
+    endpoint: str = ""
+    generated_at: str = ""
+    pdf_sha256: str = ""
+    prompt_sha256: str = ""
+
+
+def pending_row(number: int, paper: PaperConfig, meta: Meta | None, why: str) -> Row:
+    """A paper without a summary: its ID, or this run's metadata when arXiv answered."""
+    return Row(
+        id=paper.id,
+        number=number,
+        title=(meta.title if meta else "") or paper.id,
+        date=(meta.updated if meta else "").replace("-", ""),
+        project=paper.project,
+        no_summary=why,
+    )
+
+
+def summary_row(number: int, paper: PaperConfig, state: PaperState, detail_path: str) -> Row:
+    """A summarised paper, from its stored state."""
+    assert state.summary is not None
+    summary, meta, flagged = state.summary, state.meta, bool(state.unsupported_terms)
+    return Row(
+        id=meta.id,
+        number=number,
+        title=meta.title,
+        date=meta.updated.replace("-", ""),
+        project=paper.project,
+        notes=paper.notes,
+        mark=(FLAG_MARK if flagged and FLAG_MARK not in paper.mark else "") + paper.mark,
+        version=meta.version,
+        authors=meta.authors,
+        published=meta.published,
+        updated=meta.updated,
+        abstract=summary.abstract,
+        bullets=summary.bullets,
+        detail=summary.detail,
+        unsupported=tuple(state.unsupported_terms),
+        detail_path=detail_path,
+        source=state.source or "llm",
+        model=state.model or "",
+        endpoint=state.endpoint or "",
+        generated_at=state.generated_at or "",
+        pdf_sha256=state.pdf_sha256 or "",
+        prompt_sha256=state.prompt_sha256 or "",
+    )
