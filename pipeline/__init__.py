@@ -18,7 +18,8 @@ How a build flows (one way, each stage in its own place):
                                        answer.py (reading a reply), context.py (the context
                                        window learnt), session.py (the client and preflight),
                                        limiter.py (concurrency, retries), probe.py (`doctor`)
-        check   --> quality/           checks.py (form, language, copying), grounding.py
+        check   --> quality/           checks.py (form, language, copying), grounding.py,
+                                       numbers.py (numbers and their units)
         store   --> state.py           PaperState (typed), the only reader/writer of
                                        output/data/{ID}.json; provenance.py: what a fresh
                                        summary records; store.py: atomic writes, the lock

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from pipeline.llm.client import endpoint_host
 from pipeline.quality.checks import unsupported_concepts, unsupported_terms
 from pipeline.quality.grounding import GroundingIndex
+from pipeline.quality.numbers import unsupported_numbers
 from pipeline.state import InputInfo, Meta, PaperState, Summary
 from pipeline.store import sha256_bytes
 
@@ -20,9 +21,11 @@ if TYPE_CHECKING:
 
 
 def unsupported(summary: dict, paper_text: str) -> list[str]:
-    """What the ❓ flag lists: Latin terms, then glossary concepts, the paper text never uses."""
+    """What the ❓ flag lists: Latin terms, glossary concepts, then numbers with their unit,
+    that the paper text never uses."""
     index = GroundingIndex(paper_text)
-    return unsupported_terms(summary, index) + unsupported_concepts(summary, index)
+    found = unsupported_terms(summary, index) + unsupported_concepts(summary, index)
+    return found + unsupported_numbers(summary, paper_text)
 
 
 def now_utc() -> datetime:

@@ -299,7 +299,7 @@ def test_text_units_count_latin_words_as_one() -> None:
 # --- Latin terms and grounding -------------------------------------------------------------
 
 
-def test_latin_terms_finds_names_methods_and_sizes() -> None:
+def test_latin_terms_finds_names_and_methods_and_leaves_sizes_to_the_number_check() -> None:
     text = (
         "DeepSeek-V2 采用 Multi-head Latent Attention（MLA）压缩 KV 缓存，在 8.1T tokens 上"
         "预训练，超过 LLaMA-2 70B 和 GPT-4，在 MMLU、miniF2F 上评测，总参数 671B，"
@@ -310,12 +310,10 @@ def test_latin_terms_finds_names_methods_and_sizes() -> None:
         "Multi-head Latent Attention",
         "MLA",
         "KV",
-        "8.1T tokens",
         "LLaMA-2 70B",
         "GPT-4",
         "MMLU",
         "miniF2F",
-        "671B",
     ]
 
 

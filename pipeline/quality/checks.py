@@ -16,10 +16,12 @@ which returns short problem lines that can be sent back to the model verbatim:
   an English term of ~6 letters stands for ~3 Chinese characters; counted one for one, five of the
   36 hand-written bullets of the seed list (legitimately Chinese, with English terms) would fail.
 
-``check_summary`` runs these plus two checks that need sources, over a stored summary:
+``check_summary`` runs these plus three checks that need sources, over a stored summary:
 
 * grounding (``pipeline.quality.grounding``): Latin terms and glossary concepts absent from the
   paper text; skipped when there is no paper text.
+* numbers (``pipeline.quality.numbers``): numbers with their unit (93.3%, 671B, 2 万亿, 5.76 倍)
+  the paper text never writes in any form; skipped when there is no paper text.
 * copied: a run of >= 8 English words copied verbatim (case-insensitive, punctuation ignored) from
   the English arXiv abstract; skipped when there is no abstract.
 """
@@ -40,6 +42,7 @@ from pipeline.quality.grounding import (
     unsupported_concepts,
     unsupported_terms,
 )
+from pipeline.quality.numbers import unsupported_numbers
 
 __all__ = [
     "Problem",
@@ -80,7 +83,7 @@ _NOT_ENGLISH = re.compile(r"[^\x00-\x7f\u2018\u2019\u201c\u201d\u2010-\u2014]")
 class Problem:
     """One finding of a check about a stored summary."""
 
-    check: str  # "grounding" | "language" | "form" | "copied"
+    check: str  # "grounding" | "numbers" | "language" | "form" | "copied"
     detail: str  # the offending term or text (short)
 
 
@@ -269,7 +272,10 @@ def _grounding_problems(summary: object, paper_text: str) -> list[Problem]:
         return []
     index = GroundingIndex(paper_text)
     found = unsupported_terms(summary, index) + unsupported_concepts(summary, index)
-    return [Problem("grounding", one_line(item, 80)) for item in found]
+    numbers = unsupported_numbers(summary, paper_text)
+    return [Problem("grounding", one_line(item, 80)) for item in found] + [
+        Problem("numbers", one_line(item, 80)) for item in numbers
+    ]
 
 
 def check_summary(
@@ -279,11 +285,11 @@ def check_summary(
     *,
     detail_optional: bool = False,
 ) -> list[Problem]:
-    """Form, language, grounding and copied-text problems of a stored summary.
+    """Form, language, grounding, number and copied-text problems of a stored summary.
 
-    Grounding is skipped when ``paper_text`` is None or blank (nothing to ground against),
-    the copied check when ``arxiv_abstract`` is None or blank. ``detail_optional`` as in
-    ``form_problems`` (for summaries written by a person).
+    Grounding and numbers are skipped when ``paper_text`` is None or blank (nothing to ground
+    against), the copied check when ``arxiv_abstract`` is None or blank. ``detail_optional`` as
+    in ``form_problems`` (for summaries written by a person).
     """
     problems = [
         Problem("form", line) for line in form_problems(summary, detail_optional=detail_optional)

@@ -5,10 +5,12 @@ hallucinated detail usually shows up as a name the paper never uses. Two cheap c
 
 * Latin terms. ``latin_terms`` pulls the Latin-script terms out of a Chinese text: model names
   (``DeepSeek-V2``, ``LLaMA-2 70B``), methods (``Multi-head Latent Attention``), benchmarks
-  (``miniF2F``), acronyms (``MLA``, ``KV``) and sizes with a Latin unit (``671B``, ``128K``,
-  ``8.1T tokens``). Up to five words separated only by spaces form one term; in a longer run
-  (English prose) each stretch of words with a capital or a digit is a term. Plain numbers
-  (``2``, ``93.3``), single letters and a small stop list of common words are not terms.
+  (``miniF2F``) and acronyms (``MLA``, ``KV``). Up to five words separated only by spaces form
+  one term; in a longer run (English prose) each stretch of words with a capital or a digit is a
+  term. Numbers, also with a unit (``2``, ``93.3%``, ``671B``, ``8.1T tokens``: the number check,
+  ``pipeline.quality.numbers``, grounds them in any of their forms), single letters and a small
+  stop list of common words are not terms; a size next to a name stays part of the term
+  (``LLaMA-2 70B``).
   ``GroundingIndex`` looks each term up in the paper text, ignoring case and the spaces, hyphens,
   dots and underscores inside it, but only at word-piece edges: ``DeepSeek-V2`` matches
   "DeepSeek V2" and "deepseekv2"; ``7B`` does not match inside "67B", ``GPT-4`` not inside
@@ -36,7 +38,7 @@ CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U000
 _HYPHENS = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2212"})
 _WORD = r"[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*\+*"
 _PHRASE = re.compile(rf"{_WORD}(?:[ \t]+{_WORD})*")
-_PLAIN_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_PLAIN_NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:[KkMGBbT][A-Z]?|[xX])?")  # 7, 671B, 80GB
 _PIECE = re.compile(r"[A-Z]+|[a-z]+|[0-9]+[a-z]*")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _TECHNICAL = re.compile(r"[A-Z0-9]")
