@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Config, PaperConfig
 from pipeline.errors import MODEL_UNREACHABLE, PaperError, PdfError, Stage, SummariseError
+from pipeline.llm import prices
 from pipeline.llm.limiter import AdaptiveLimiter, is_local_endpoint
 from pipeline.llm.session import ModelSession
 from pipeline.llm.summarise import prompt_hash
@@ -236,7 +237,7 @@ class Build:
         text = self._text(paper.id, pdf, pdf_sha)
         from pipeline.text.sections import select_for_budget
 
-        selection = select_for_budget(text, self.config.llm.max_input_tokens)
+        selection = select_for_budget(text, self.model.text_budget(meta))
         with self.limiter.slot():
             # checked again with a slot in hand: the papers that held it before are counted
             if self._deferred(paper.id):
@@ -259,12 +260,14 @@ class Build:
             raise PdfError(paper_id, str(exc)) from exc
 
     def _add_usage(self, usage: Usage) -> None:
-        """Count one model answer's tokens in the run totals (failed papers' answers too)."""
+        """Count one model answer's tokens in the run totals (failed papers' answers too), and
+        its cost at the prices in force now."""
         with self._lock:
             self.report.prompt_tokens += usage.prompt_tokens
             self.report.completion_tokens += usage.completion_tokens
             self.report.cached_prompt_tokens += usage.cached_prompt_tokens
             self.report.reasoning_tokens += usage.reasoning_tokens
+        self.report.cost.add(self.model.prices.price(usage, prices.clock()))
 
     def _deferred(self, paper_id: str) -> bool:
         """Once the run has used llm.max_run_tokens, defer this paper to the next build."""

@@ -7,7 +7,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pipeline.errors import ConfigError, check_known_keys
 from pipeline.names import default_slug, slug_ok
@@ -30,7 +30,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "api_key_env": "DEEPSEEK_API_KEY",
         "concurrency": 4,
         "timeout_seconds": 120.0,
-        "max_input_tokens": 12000,
+        "max_input_tokens": "auto",
         "max_output_tokens": 8192,
         "provider": "auto",
         "reasoning": "off",
@@ -81,7 +81,7 @@ class LlmConfig:
     api_key_env: str
     concurrency: int
     timeout_seconds: float
-    max_input_tokens: int
+    max_input_tokens: int | Literal["auto"]  # "auto": the whole paper when the context holds it
     max_run_tokens: int | None
     price_per_million_input: float | None
     price_per_million_output: float | None
@@ -242,7 +242,7 @@ def _llm(path: Path, s: dict[str, Any]) -> LlmConfig:
         api_key_env=env,
         concurrency=_number(path, "llm.concurrency", s["concurrency"], int, 1),
         timeout_seconds=_number(path, "llm.timeout_seconds", s["timeout_seconds"], float, 0.1),
-        max_input_tokens=_number(path, "llm.max_input_tokens", s["max_input_tokens"], int, 500),
+        max_input_tokens=_input_budget(path, s["max_input_tokens"]),
         max_run_tokens=_optional(path, "llm.max_run_tokens", s["max_run_tokens"], int),
         price_per_million_input=_optional(
             path, "llm.price_per_million_input", s["price_per_million_input"], float
@@ -259,6 +259,18 @@ def _llm(path: Path, s: dict[str, Any]) -> LlmConfig:
             path, "llm.price_per_million_cached_input", s["price_per_million_cached_input"], float
         ),
     )
+
+
+def _input_budget(path: Path, value: Any) -> int | Literal["auto"]:
+    """llm.max_input_tokens: "auto" (the model's context decides) or a number of tokens."""
+    if value == "auto":
+        return "auto"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(
+            f'{path}: llm.max_input_tokens must be "auto" or a whole number of tokens (at least '
+            f"500), got {value!r}"
+        )
+    return _number(path, "llm.max_input_tokens", value, int, 500)
 
 
 def _choice(path: Path, key: str, value: Any, choices: tuple[str, ...]) -> str:

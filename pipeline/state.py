@@ -107,11 +107,15 @@ class Summary:
 
 @dataclass(frozen=True)
 class InputInfo:
-    """What of the paper's text went into the prompt."""
+    """What of the paper's text went into the prompt: `tokens` of its `paper_tokens` (the text
+    less references; None in files written before it was recorded), within `budget`
+    (None: no budget, the model's context held the whole text), `omitted` what was cut."""
 
     tokens: int
     sections: list[str]
     omitted: list[str]
+    paper_tokens: int | None = None
+    budget: int | None = None
 
 
 @dataclass(frozen=True)

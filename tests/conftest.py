@@ -6,11 +6,13 @@ import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from pipeline.cli import main
+from pipeline.llm import prices
 from pipeline.sources import retry as netretry
 from tests.fakes import FakeArxiv, FakeLLM, FakePaper
 from tests.pdfgen import paper_pdf
@@ -65,6 +67,18 @@ def arxiv_server() -> Iterator[FakeArxiv]:
 def llm_server() -> Iterator[FakeLLM]:
     with FakeLLM() as server:
         yield server
+
+
+OFF_PEAK = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)  # a Monday noon: DeepSeek's off-peak price
+
+
+@pytest.fixture(autouse=True)
+def price_clock(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
+    """Requests are priced at a fixed moment, never the wall clock's: `price_clock[0] = ...`
+    moves it."""
+    moment = [OFF_PEAK]
+    monkeypatch.setattr(prices, "clock", lambda: moment[0])
+    return moment
 
 
 @pytest.fixture(autouse=True)

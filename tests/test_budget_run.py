@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -21,9 +22,10 @@ TITLES = {paper_id: title for paper_id, _, title, _, _, _ in PAPERS}
 
 
 def configure(project: Project, extra_llm: str) -> None:
-    project.write_config(
-        config_text(project.arxiv.api_url, project.llm.base_url, extra_llm=extra_llm)
-    )
+    text = config_text(project.arxiv.api_url, project.llm.base_url, extra_llm=extra_llm)
+    if extra_llm.startswith("max_input_tokens"):  # instead of the default's 12000
+        text = text.replace("max_input_tokens = 12000\n", "")
+    project.write_config(text)
 
 
 def summary_lines(err: str) -> list[str]:
@@ -44,10 +46,11 @@ def test_usage_per_paper_and_run_totals_with_cost(
     configure(project, "price_per_million_input = 0.27\nprice_per_million_output = 1.10")
     assert project.run("build") == 0
     prompt, completion = project.llm.tokens()
-    cost = (prompt * 0.27 + completion * 1.10) / 1e6
+    cost = (prompt * Decimal("0.27") + completion * Decimal("1.10")) / 1_000_000
     assert summary_lines(capsys.readouterr().err) == [
         f"build: 3 done, 0 skipped, 0 failed, 0 deferred; {prompt} prompt + {completion} "
-        f"completion tokens (cost {cost:.4f}); arXiv API requests 1, PDF downloads 3"
+        f"completion tokens (cost {cost:.4f}, config prices); arXiv API requests 1, "
+        "PDF downloads 3"
     ]
     for paper_id, title in TITLES.items():
         (asked,) = [b for b in project.llm.bodies if f"：{title}\n" in b["messages"][1]["content"]]
@@ -62,16 +65,19 @@ def test_usage_per_paper_and_run_totals_with_cost(
     assert project.run("build") == 0
     assert summary_lines(capsys.readouterr().err) == [
         "build: 0 done, 3 skipped, 0 failed, 0 deferred; 0 prompt + 0 completion tokens "
-        "(cost 0.0000); arXiv API requests 1, PDF downloads 0"
+        "(cost 0.0000, config prices); arXiv API requests 1, PDF downloads 0"
     ]
 
 
-def test_no_prices_no_cost(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_prices_and_a_model_genai_prices_does_not_know_cost_unknown(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert project.run("build", "--only", "2401.02954") == 0
     prompt, completion = project.llm.tokens()
     assert summary_lines(capsys.readouterr().err) == [
         f"build: 1 done, 0 skipped, 0 failed, 0 deferred; {prompt} prompt + {completion} "
-        "completion tokens; arXiv API requests 1, PDF downloads 1"
+        "completion tokens (cost unknown: no prices for fake-model); arXiv API requests 1, "
+        "PDF downloads 1"
     ]
 
 
@@ -91,10 +97,11 @@ def test_tokens_of_a_failed_paper_count_in_the_run(
     assert project.run("build") == 1
     prompt, completion = project.llm.tokens()
     assert len(project.llm.usages) == 1 + 4  # the preflight, two good answers, two broken ones
-    cost = (prompt * 1 + completion * 2) / 1e6
+    cost = Decimal(prompt * 1 + completion * 2) / 1_000_000
     assert summary_lines(capsys.readouterr().err) == [
         f"build: 2 done, 0 skipped, 1 failed, 0 deferred; {prompt} prompt + {completion} "
-        f"completion tokens (cost {cost:.4f}); arXiv API requests 1, PDF downloads 3",
+        f"completion tokens (cost {cost:.4f}, config prices); arXiv API requests 1, "
+        "PDF downloads 3",
         "  failed: 2405.04434: model answer unusable after one repair: "
         "bullets must have exactly 3 items, got 2",
         "  rerun `python -m pipeline build` to retry exactly the failed papers",
@@ -113,7 +120,8 @@ def test_max_run_tokens_defers_the_rest_to_the_next_build(
     assert prompt + completion >= 1300
     assert summary_lines(capsys.readouterr().err) == [
         f"build: 1 done, 0 skipped, 0 failed, 2 deferred; {prompt} prompt + {completion} "
-        "completion tokens; arXiv API requests 1, PDF downloads 3",
+        "completion tokens (cost unknown: no prices for fake-model); arXiv API requests 1, "
+        "PDF downloads 3",
         *(
             f"  deferred: {paper_id}: llm.max_run_tokens = 1300 reached "
             f"({prompt + completion} tokens used in this run)"
@@ -137,7 +145,8 @@ def test_max_run_tokens_defers_the_rest_to_the_next_build(
     completion = sum(u["completion_tokens"] for u in project.llm.usages[before:])
     assert summary_lines(capsys.readouterr().err) == [
         f"build: 2 done, 1 skipped, 0 failed, 0 deferred; {prompt} prompt + {completion} "
-        "completion tokens; arXiv API requests 1, PDF downloads 0"
+        "completion tokens (cost unknown: no prices for fake-model); arXiv API requests 1, "
+        "PDF downloads 0"
     ]
 
 
@@ -163,6 +172,12 @@ def test_max_run_tokens_zero_defers_everything_without_a_download(
         ("max_run_tokens = -1", "llm.max_run_tokens must be at least 0, got -1"),
         ("max_run_tokens = 1.5", "llm.max_run_tokens must be a whole number, got 1.5"),
         ('price_per_million_input = "0.27"', "llm.price_per_million_input must be a number"),
+        (
+            'max_input_tokens = "all"',
+            'llm.max_input_tokens must be "auto" or a whole number of tokens (at least 500), '
+            "got 'all'",
+        ),
+        ("max_input_tokens = 100", "llm.max_input_tokens must be at least 500, got 100"),
     ],
 )
 def test_bad_budget_settings_are_usage_errors(

@@ -124,7 +124,11 @@ def test_status_prints_one_line_per_paper(
     capsys.readouterr()
     assert project.run("status") == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0] == "2405.04434\tv5\tsummarised\tup to date"
+    sent = json.loads((project.output / "data" / "2405.04434.json").read_text("utf-8"))["input"]
+    assert sent["tokens"] == sent["paper_tokens"] and sent["omitted"] == []
+    assert (
+        lines[0] == f"2405.04434\tv5\tsummarised\tup to date; sent whole ({sent['tokens']} tokens)"
+    )
 
 
 def test_closing_summary_counts_and_tokens(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 
+from pipeline.llm.prices import database_version
 from tests.conftest import Project
 from tests.fake_providers import DeepSeekFake, OllamaFake, VllmFake
 from tests.provider_kit import Use, every_request, use
@@ -39,13 +41,15 @@ def test_doctor_passes_a_working_config_without_downloading(
         lines[1],
     )
     assert lines[2] == "  ok: no reasoning tokens in the answer"  # thinking turned off
-    assert re.fullmatch(r"  ok: context holds a \d+-token prompt \(our estimate \d+\)", lines[3])
-    assert lines[-2].startswith("next build: 3 papers to summarise, up to ~")
+    window = f"context 1000000 tokens ({database_version()})"  # the database knows the model
+    assert lines[3] == f"  ok: {window} holds a full prompt and answer"
+    assert lines[-3].startswith("next build: 3 papers to summarise, up to ~")
+    assert lines[-2].startswith("  cost: up to ~$0.0") and "genai-prices" in lines[-2]
     assert lines[-1] == "doctor: this config can work"
     assert project.arxiv.pdf_calls == []  # no PDF
     assert project.arxiv.api_calls == [["2405.04434"]]  # one tiny metadata request
     assert not (project.root / ".cache" / "pdf").exists()
-    assert len(every_request(project.llm)) == 2  # the preflight and the context measure
+    assert len(every_request(project.llm)) == 1  # the preflight: genai-prices knows the context
 
 
 def test_doctor_stops_on_an_unknown_model(use: Use, capsys: pytest.CaptureFixture[str]) -> None:
@@ -104,7 +108,11 @@ def test_doctor_estimates_the_cost_with_the_config_prices(
     )
     code, lines = doctor(project, capsys)
     assert code == 0
-    plan = lines[-2]
+    plan = lines[-3]
     prompt, completion = (int(n) for n in re.findall(r"~(\d+) ", plan)[:2])
     assert completion == 3 * 1500
-    assert plan.endswith(f", cost up to ~{(prompt * 1.0 + completion * 2.0) / 1e6:.4f}")
+    assert plan.endswith("(llm.max_input_tokens 12000; 3 papers' size guessed at 12000)")
+    assert (
+        lines[-2]
+        == f"  cost: up to ~{Decimal(prompt + completion * 2) / 1_000_000:.4f} at config prices"
+    )

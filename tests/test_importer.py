@@ -245,7 +245,7 @@ def test_seed_config_round_trips(seed: ImportedList) -> None:
         "api_key_env": "DEEPSEEK_API_KEY",
         "concurrency": 4,
         "timeout_seconds": 120,
-        "max_input_tokens": 12000,
+        "max_input_tokens": "auto",
     }
     assert config["cache"] == {"dir": ".cache"}
     papers = config["papers"]

@@ -64,9 +64,9 @@ def test_build_writes_the_summary_to_the_file_and_appends_to_github_step_summary
     assert lines[flagged + 2] == f"- `{MOE}` DeepSeek MoE: SigLIP"
     prompt, completion = re.search(r"; (\d+) prompt \+ (\d+) completion", stderr).groups()
     assert lines[-3:] == [
-        "| prompt | cached prompt | completion | cost |",
-        "|---:|---:|---:|---:|",
-        f"| {prompt} | 0 | {completion} | no prices in config |",
+        "| prompt | cached prompt | completion | cost | prices | requests at peak |",
+        "|---:|---:|---:|---:|---|---:|",
+        f"| {prompt} | 0 | {completion} | unknown | no prices for fake-model | – |",
     ]
 
     # the next build redoes the failed paper; the summary says so, and the flag stays listed
@@ -105,7 +105,7 @@ def test_summary_lists_watch_candidates_and_escapes_untrusted_text(project: Proj
     (failed,) = [line for line in lines if line.startswith(f"- `{LLM}`")]
     assert "<img" not in text and "\n## x" not in text
     assert failed.endswith("\\| &lt;img src=x onerror=alert(1)&gt; ## x")
-    assert lines[-1] == "| 1000 | 0 | 300 | no prices in config |"
+    assert lines[-1] == "| 1000 | 0 | 300 | – | – | – |"
 
 
 def test_arxiv_unreachable_is_one_quoted_line_and_the_papers_one_item(

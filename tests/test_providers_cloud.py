@@ -6,6 +6,7 @@ ignores or thinks, and what a user sees (exit code, the one line, what is stored
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -73,9 +74,10 @@ def test_deepseek_cache_hits_are_shown_and_priced(
     )
     completion = sum(u["completion_tokens"] for u in usages)
     assert cached > 0  # the system prompt, from the second paper on
-    cost = ((prompt - cached) * 1.0 + cached * 0.02 + completion * 2.0) / 1e6
+    cost = ((prompt - cached) * 1 + cached * Decimal("0.02") + completion * 2) / 1_000_000
     assert (
-        f"; {prompt} prompt ({cached} cached) + {completion} completion tokens (cost {cost:.4f});"
+        f"; {prompt} prompt ({cached} cached) + {completion} completion tokens "
+        f"(cost {cost:.4f}, config prices);"
     ) in capsys.readouterr().err
     stored = [state(project, p)["usage"]["cached_prompt_tokens"] for p in SHORT_IDS]
     assert sorted(stored)[0] == 0 and sum(stored) == cached

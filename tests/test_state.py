@@ -76,7 +76,8 @@ def test_a_full_0_1_file_loads_and_saves_as_schema_2_with_nothing_lost(tmp_path:
     assert state.usage is not None and state.usage.prompt_tokens == 2000
     store.save(state)
     usage = {**FULL_V1["usage"], "cached_prompt_tokens": 0, "reasoning_tokens": 0}
-    assert stored(store) == {**FULL_V1, "schema": STATE_SCHEMA, "usage": usage}
+    given = {**FULL_V1["input"], "paper_tokens": None, "budget": None}  # not known in 0.1
+    assert stored(store) == {**FULL_V1, "schema": STATE_SCHEMA, "usage": usage, "input": given}
     assert store.load(V2) == state
 
 

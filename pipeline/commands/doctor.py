@@ -12,18 +12,22 @@ from typing import TextIO
 from pipeline.config import Config, api_key
 from pipeline.console import clip, one_line
 from pipeline.errors import ConfigError
+from pipeline.llm import prices
+from pipeline.llm.prices import PriceBook
 from pipeline.llm.probe import (
     Finding,
     context_finding,
-    full_prompt_tokens,
     measured_context,
-    told_context,
+    prompt_overhead,
+    text_tokens,
 )
+from pipeline.llm.providers import profile_for
 from pipeline.llm.summarise import prompt_hash
+from pipeline.llm.window import Window, database_window, find_window, text_budget
 from pipeline.plan import stale_reason
 from pipeline.redact import RedactFilter
 from pipeline.sources.arxiv import ArxivClient
-from pipeline.state import StateStore
+from pipeline.state import StateStore, Usage
 
 EXIT_OK, EXIT_USAGE = 0, 2
 COMPLETION_GUESS = 1500  # tokens of a summary answer, when no stored usage tells better
@@ -32,6 +36,7 @@ COMPLETION_GUESS = 1500  # tokens of a summary answer, when no stored usage tell
 @dataclass
 class Checks:
     findings: list[Finding] = field(default_factory=list)
+    window: Window | None = None  # the model's context window, when genai-prices or it tells
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)
@@ -58,7 +63,10 @@ def run_doctor(config: Config, out: TextIO | None = None) -> int:
     labels = {"ok": "ok", "warn": "warning", "problem": "problem"}
     for finding in checks.findings:
         print(f"  {labels[finding.level]}: {one_line(finding.text, 185)}", file=out)
-    print(f"next build: {next_build(config)}", file=out)
+    plan, *more = next_build(config, checks.window)
+    print(f"next build: {plan}", file=out)
+    for line in more:
+        print(f"  {line}", file=out)
     if checks.problems:
         print(f"doctor: {checks.problems} problem(s): this config cannot work yet", file=out)
         return EXIT_USAGE
@@ -105,10 +113,10 @@ def check_endpoint(config: Config, key: str, checks: Checks) -> None:
                     f"knows {cfg.model} and answers in JSON mode")
         )  # fmt: skip
         checks.add(reasoning_finding(usage.reasoning_tokens, cfg.reasoning))
-        told = told_context(cfg, provider, key)
+        told = checks.window = find_window(cfg, provider, key)
         fix = client.profile.context_fix
         if told is not None:
-            checks.add(context_finding(*told, cfg, fix))
+            checks.add(context_finding(told, cfg, fix))
         else:
             checks.add(measured_context(client, cfg, fix))
     finally:
@@ -128,25 +136,63 @@ def reasoning_finding(tokens: int, setting: str) -> Finding:
     )
 
 
-def next_build(config: Config) -> str:
-    """Papers to summarise by the stored state, estimated tokens and cost (versions unchecked)."""
+def next_build(config: Config, window: Window | None = None) -> list[str]:
+    """The papers the stored state says to summarise, their tokens under the budget (a paper's
+    size from its last build, else guessed) and their cost now; arXiv versions unchecked."""
     store = StateStore(config.data_dir)
     prompt_sha = prompt_hash()
-    todo, completions = 0, []
+    sizes, completions = [], []
     for paper in config.papers:
         state = store.load(paper.id)
         if stale_reason(config, paper, state, None, prompt_sha):
-            todo += 1
+            sizes.append(state.input.paper_tokens if state and state.input else None)
         usage = state.usage if state else None
         if usage and usage.completion_tokens:
             completions.append(usage.completion_tokens // max(usage.attempts, 1))
-    if not todo:
-        return "nothing to summarise (new arXiv versions are found by the build itself)"
+    if not sizes:
+        return ["nothing to summarise (new arXiv versions are found by the build itself)"]
     per_answer = sum(completions) // len(completions) if completions else COMPLETION_GUESS
-    prompt = todo * full_prompt_tokens(config.llm)
-    completion = todo * per_answer
-    text = f"{todo} papers to summarise, up to ~{prompt} prompt + ~{completion} completion tokens"
-    p_in, p_out = config.llm.price_per_million_input, config.llm.price_per_million_output
-    if p_in is None and p_out is None:
-        return text + "; no prices in [llm], cost not estimated"
-    return text + f", cost up to ~{(prompt * (p_in or 0) + completion * (p_out or 0)) / 1e6:.4f}"
+    budget, said = _budget(config, window)
+    overhead = prompt_overhead()
+    texts = [size or text_tokens(config.llm) for size in sizes]
+    prompt = sum(min(t, budget) if budget is not None else t for t in texts) + overhead * len(sizes)
+    completion = len(sizes) * per_answer
+    guessed = sum(1 for size in sizes if not size)
+    guess = f"; {guessed} papers' size guessed at {text_tokens(config.llm)}" if guessed else ""
+    plan = (
+        f"{len(sizes)} papers to summarise, up to ~{prompt} prompt + ~{completion} completion "
+        f"tokens "
+        f"({said}{guess})"
+    )
+    return [plan, _cost_line(config, prompt, completion)]
+
+
+def _budget(config: Config, window: Window | None) -> tuple[int | None, str]:
+    """The paper-text budget of the next build and how to say it."""
+    cfg = config.llm
+    if cfg.max_input_tokens != "auto":
+        return cfg.max_input_tokens, f"llm.max_input_tokens {cfg.max_input_tokens}"
+    window = window or database_window(cfg, profile_for(cfg).name)
+    if window is None:
+        return None, "auto budget: whole papers, the context unknown"
+    budget = text_budget(window.tokens, cfg.max_output_tokens, prompt_overhead())
+    return budget, f"auto budget: up to {budget} tokens of text, {window.tokens}-token context"
+
+
+def _cost_line(config: Config, prompt: int, completion: int) -> str:
+    """Its cost at the prices in force now, and whether now is a peak hour."""
+    book = PriceBook(config.llm, profile_for(config.llm).name)
+    now = prices.clock()
+    price = book.price(Usage(prompt, 0, completion, 0), now)
+    if price is None:
+        return f"cost: unknown (no prices in [llm], {config.llm.model} not in genai-prices)"
+    money = f"{price.cost:.4f}" if price.source == "config" else f"${price.cost:.4f}"
+    line = f"cost: up to ~{money} at {price.source} prices"
+    if price.peak is None:
+        return line
+    if not price.peak:
+        return line + f"; now ({now:%a %H:%M} UTC) is off-peak"
+    later = prices.off_peak_from(book.info, now)
+    cheaper = book.price(Usage(prompt, 0, completion, 0), later) if later else None
+    after = f"; ~${cheaper.cost:.4f} from {later:%a %H:%M} UTC" if later and cheaper else ""
+    return line + f"; now ({now:%a %H:%M} UTC) is peak, at twice the off-peak price{after}"

@@ -61,7 +61,7 @@ def config_toml(
         f"api_key_env = {toml_string(api_key_env)}",
         "concurrency = 4",
         "timeout_seconds = 120",
-        "max_input_tokens = 12000",
+        'max_input_tokens = "auto"',
         "",
         "[cache]",
         'dir = ".cache"',

@@ -6,7 +6,9 @@ from pipeline.config import Config
 from pipeline.console import clip
 from pipeline.llm.summarise import prompt_hash
 from pipeline.plan import stale_reason
-from pipeline.state import StateStore
+from pipeline.state import InputInfo, StateStore
+
+CUT_SHOWN = 3  # section names shown for a paper that was cut to fit
 
 
 def print_status(config: Config, verbose: bool = False) -> int:
@@ -27,6 +29,8 @@ def print_status(config: Config, verbose: bool = False) -> int:
             flags += f"; last arXiv request failed ({error.reason})"
         if state and state.unsupported_terms:
             flags += "; ❓ terms not in the paper: " + ", ".join(state.unsupported_terms)
+        if state and state.summary and state.input and not state.by_person:
+            flags += "; " + input_words(state.input)
         line = f"{paper.id}\t{version}\t{done}\t{reason}{flags}"
         print(line if verbose else clip(line))
     if config.watches:
@@ -35,3 +39,15 @@ def print_status(config: Config, verbose: bool = False) -> int:
         for line in status_lines(config):
             print(line if verbose else clip(line))
     return 0
+
+
+def input_words(given: InputInfo) -> str:
+    """What of the paper its summary read: "sent whole (27632 tokens)", or "sent 11998 of
+    27632 tokens, cut: 4.3 Evaluation Results, 4.4 Discussion and 3 more"."""
+    if not given.omitted:
+        size = given.paper_tokens or given.tokens
+        return f"sent whole ({size} tokens)"
+    of = f" of {given.paper_tokens}" if given.paper_tokens else ""
+    names = ", ".join(given.omitted[:CUT_SHOWN])
+    more = f" and {len(given.omitted) - CUT_SHOWN} more" if len(given.omitted) > CUT_SHOWN else ""
+    return f"sent {given.tokens}{of} tokens, cut: {names}{more}"

@@ -1,9 +1,9 @@
 """What `doctor` asks a model endpoint beyond the build's preflight: the context it gives us.
 
-From the endpoint where it tells (Ollama's POST /api/show `num_ctx` parameter, vLLM's
-GET /v1/models `max_model_len`), else measured: one prompt of our budget's size, whose
-`usage.prompt_tokens` is compared with our estimate (an endpoint that cuts prompts silently
-counts far fewer). Each check gives a `Finding`: ok / warn / problem and one line.
+From genai-prices or the endpoint where they tell (llm/window.py), else measured: one prompt of
+our budget's size, whose `usage.prompt_tokens` is compared with our estimate (an endpoint that
+cuts prompts silently counts far fewer). Each check gives a `Finding`: ok / warn / problem and
+one line.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
-
-import httpx
 
 from pipeline.config import LlmConfig
 from pipeline.errors import SummariseError
+from pipeline.llm.context import MIN_TEXT_BUDGET
 from pipeline.llm.summarise import PROMPTS_DIR
+from pipeline.llm.window import Window, budget_advice, text_budget
+from pipeline.text.sections import DEFAULT_BUDGET
 from pipeline.text.tokens import estimate_tokens
 
 logger = logging.getLogger(__name__)
@@ -39,54 +39,22 @@ def prompt_overhead() -> int:
     return estimate_tokens("\n".join(parts)) + 100  # title, authors, omitted sections
 
 
+def text_tokens(cfg: LlmConfig) -> int:
+    """The paper text of a full prompt: llm.max_input_tokens, or with "auto" a typical long
+    paper's (what a measuring prompt sends when no window is known)."""
+    return DEFAULT_BUDGET if cfg.max_input_tokens == "auto" else cfg.max_input_tokens
+
+
 def full_prompt_tokens(cfg: LlmConfig) -> int:
-    """Our estimate of a prompt that fills llm.max_input_tokens."""
-    return prompt_overhead() + cfg.max_input_tokens
+    """Our estimate of a prompt that fills llm.max_input_tokens (see `text_tokens`)."""
+    return prompt_overhead() + text_tokens(cfg)
 
 
-def told_context(cfg: LlmConfig, provider: str, key: str) -> tuple[int, str] | None:
-    """The context the endpoint says it gives: Ollama's num_ctx, vLLM's max_model_len."""
-    parts = urlsplit(cfg.base_url)
-    root = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
-    headers = {"Authorization": f"Bearer {key}"}
-    try:
-        with httpx.Client(timeout=min(cfg.timeout_seconds, 10.0), headers=headers) as http:
-            if provider == "ollama":
-                shown = http.post(f"{root}/api/show", json={"model": cfg.model})
-                return _ollama_context(shown.json()) if shown.status_code == 200 else None
-            if provider == "vllm":
-                listed = http.get(cfg.base_url.rstrip("/") + "/models")
-                return (
-                    _vllm_context(listed.json(), cfg.model) if listed.status_code == 200 else None
-                )
-    except (httpx.HTTPError, ValueError):
-        logger.debug("context not told by %s", root, exc_info=True)
-    return None
-
-
-def _ollama_context(shown: Any) -> tuple[int, str] | None:
-    """The num_ctx parameter; model_info's context_length is the model's most, not Ollama's."""
-    if not isinstance(shown, dict):
-        return None
-    for line in str(shown.get("parameters") or "").splitlines():
-        name, _, value = line.strip().partition(" ")
-        if name == "num_ctx" and value.strip().isdigit():
-            return int(value.strip()), "Ollama num_ctx"
-    return None
-
-
-def _vllm_context(listed: Any, model: str) -> tuple[int, str] | None:
-    data = listed.get("data") if isinstance(listed, dict) else None
-    for entry in data if isinstance(data, list) else []:
-        if isinstance(entry, dict) and entry.get("id") == model:
-            size = entry.get("max_model_len")
-            if isinstance(size, int) and size > 0:
-                return size, "vLLM max_model_len"
-    return None
-
-
-def context_finding(size: int, source: str, cfg: LlmConfig, fix: str) -> Finding:
-    """Does a full prompt plus an answer fit in the context the endpoint told?"""
+def context_finding(window: Window, cfg: LlmConfig, fix: str) -> Finding:
+    """Does a full prompt plus an answer fit in the context genai-prices or the endpoint told?"""
+    size, source = window.tokens, window.source
+    if cfg.max_input_tokens == "auto":
+        return auto_finding(window, cfg, fix)
     prompt = full_prompt_tokens(cfg)
     if size >= prompt + cfg.max_output_tokens:
         return Finding("ok", f"context {size} tokens ({source}) holds a full prompt and answer")
@@ -99,8 +67,21 @@ def context_finding(size: int, source: str, cfg: LlmConfig, fix: str) -> Finding
     return Finding(
         "problem",
         f"context {size} tokens ({source}) cannot hold a ~{prompt}-token prompt and its answer: "
-        f"{fix}, or lower llm.max_input_tokens (now {cfg.max_input_tokens})",
+        f"{fix}, or {budget_advice(cfg)}",
     )
+
+
+def auto_finding(window: Window, cfg: LlmConfig, fix: str) -> Finding:
+    """With llm.max_input_tokens = "auto": how much paper text the window leaves."""
+    budget = text_budget(window.tokens, cfg.max_output_tokens, prompt_overhead())
+    where = f"context {window.tokens} tokens ({window.source})"
+    if budget < MIN_TEXT_BUDGET:
+        return Finding(
+            "problem",
+            f"{where} leaves no room for paper text after the answer cap "
+            f"(llm.max_output_tokens {cfg.max_output_tokens}): {fix}",
+        )
+    return Finding("ok", f"{where}: papers of up to ~{budget} tokens of text are sent whole")
 
 
 def measured_context(client: Any, cfg: LlmConfig, fix: str) -> Finding:
@@ -120,8 +101,7 @@ def measured_context(client: Any, cfg: LlmConfig, fix: str) -> Finding:
         size = f" of {exc.limit} tokens" if exc.limit else ""
         return Finding(
             "problem",
-            f"a ~{estimate}-token prompt (llm.max_input_tokens {cfg.max_input_tokens}) exceeds "
-            f"the context{size}: {fix}, or lower llm.max_input_tokens",
+            f"a ~{estimate}-token prompt exceeds the context{size}: {fix}, or {budget_advice(cfg)}",
         )
     except SummariseError as exc:
         return Finding("problem", f"a prompt of our budget's size failed: {exc.reason}")
@@ -132,6 +112,6 @@ def measured_context(client: Any, cfg: LlmConfig, fix: str) -> Finding:
         return Finding(
             "problem",
             f"the endpoint cut a ~{estimate}-token prompt to {counted} tokens (its context): "
-            f"{fix}, or lower llm.max_input_tokens",
+            f"{fix}, or {budget_advice(cfg)}",
         )
     return Finding("ok", f"context holds a {counted}-token prompt (our estimate {estimate})")

@@ -9,11 +9,15 @@ from typing import TYPE_CHECKING
 
 from pipeline.config import LlmConfig
 from pipeline.errors import ConfigError, RunError, SummariseError
+from pipeline.llm.context import MIN_TEXT_BUDGET
 from pipeline.llm.limiter import AdaptiveLimiter
+from pipeline.llm.prices import PriceBook
+from pipeline.llm.providers import profile_for
 
 if TYPE_CHECKING:
     from pipeline.llm.summarise import Summariser
-    from pipeline.state import Usage
+    from pipeline.llm.window import Window
+    from pipeline.state import Meta, Usage
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +47,11 @@ class ModelSession:
         self._preparing: threading.Thread | None = None
         self._preflight_sent = False
         self._preflight_error: ConfigError | None = None
+        self.provider = profile_for(cfg).name
+        self.prices = PriceBook(cfg, self.provider)
+        self._window: Window | None = None
+        self._window_found = False
+        self._window_lock = threading.Lock()
 
     @property
     def summariser(self) -> Summariser:
@@ -69,12 +78,49 @@ class ModelSession:
             )
             self._preparing.start()
 
+    @property
+    def window(self) -> Window | None:
+        """The model's context window (genai-prices, else the endpoint), found once a run."""
+        with self._window_lock:
+            if not self._window_found:
+                from pipeline.llm.window import find_window
+
+                self._window = find_window(self.cfg, self.provider, self.api_key or "")
+                self._window_found = True
+                if self._window is not None:
+                    size, source = self._window.tokens, self._window.source
+                    logger.info("model context window: %d tokens (%s)", size, source)
+            return self._window
+
+    def text_budget(self, meta: Meta) -> int | None:
+        """Tokens of paper text for one paper's prompt: llm.max_input_tokens, or with "auto"
+        what the model's window leaves (None: unknown, send it all; a 400 will tell)."""
+        cfg = self.cfg
+        if cfg.max_input_tokens != "auto":
+            return cfg.max_input_tokens
+        window = self.window
+        if window is None:
+            return None
+        from pipeline.llm.window import text_budget
+
+        own = self.summariser.prompt_tokens(meta)
+        budget = text_budget(window.tokens, cfg.max_output_tokens, own)
+        if budget < MIN_TEXT_BUDGET:
+            raise SummariseError(
+                meta.id,
+                f"the model's context ({window.tokens} tokens, {window.source}) leaves no room "
+                f"for the paper after llm.max_output_tokens ({cfg.max_output_tokens})",
+            )
+        return budget
+
     def _prepare(self, preflight: bool) -> None:
         try:
             _ = self.summariser
             if preflight:
                 self.preflight()
                 self._preflight_sent = True
+            if self.cfg.max_input_tokens == "auto":
+                _ = self.window  # the endpoint's answer (or the database's) while arXiv answers
         except ConfigError as exc:  # the preflight's verdict: raised by await_preflight
             self._preflight_error = exc
             self._preflight_sent = True

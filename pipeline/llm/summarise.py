@@ -136,6 +136,12 @@ class Summariser:
         system = self.env.get_template("system.j2").render()
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
+    def prompt_tokens(self, meta: Meta) -> int:
+        """Our estimate of the prompt around the paper text (system part, title, framing)."""
+        from pipeline.text.sections import Selection
+
+        return prompt_estimate(self.messages(meta, Selection("", 0, [], [], False)))
+
     def summarise(
         self,
         meta: Meta,
@@ -324,10 +330,9 @@ class Summariser:
         return f"prompt exceeds the model's context length{size}: {self._fix()}"
 
     def _fix(self) -> str:
-        return (
-            f"{self.client.profile.context_fix}, or lower llm.max_input_tokens "
-            f"(now {self.cfg.max_input_tokens})"
-        )
+        from pipeline.llm.window import budget_advice
+
+        return f"{self.client.profile.context_fix}, or {budget_advice(self.cfg)}"
 
 
 def _metadata_line(text: str) -> str:

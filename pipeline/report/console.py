@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TextIO
 
 from pipeline.config import Config
@@ -15,17 +16,45 @@ from pipeline.report.model import STATUSES, BuildOptions, BuildReport
 logger = logging.getLogger(__name__)
 
 
-def cost(report: BuildReport, config: Config) -> float | None:
-    """Money spent in this run, when the config gives prices per million tokens; cached prompt
-    tokens at llm.price_per_million_cached_input where given."""
-    llm = config.llm
-    p_in, p_out = llm.price_per_million_input, llm.price_per_million_output
-    if p_in is None and p_out is None:
+@dataclass(frozen=True)
+class CostWords:
+    """A run's cost as said in the closing and the job summary."""
+
+    money: str  # "0.0012" (config prices, their currency), "$0.0012" (genai-prices), "unknown"
+    source: str  # "config", "genai-prices 0.2.5", "no prices for MODEL"
+    peak: str = ""  # "2 of 5 at peak" (requests): only for a model with peak hours
+
+
+def cost_words(report: BuildReport, config: Config) -> CostWords | None:
+    """What this run's requests cost, priced one by one; None when there is nothing to say (no
+    request, and no config prices to say 0 with)."""
+    spent = report.cost
+    from_config = (
+        config.llm.price_per_million_input is not None
+        or config.llm.price_per_million_output is not None
+    )
+    if not spent.requests and not from_config:
         return None
-    p_cached = llm.price_per_million_cached_input
-    cached = report.cached_prompt_tokens if p_cached is not None else 0
-    prompt = (report.prompt_tokens - cached) * (p_in or 0) + cached * (p_cached or 0)
-    return (prompt + report.completion_tokens * (p_out or 0)) / 1e6
+    if not spent.known:
+        return CostWords("unknown", f"no prices for {config.llm.model}")
+    if from_config:
+        return CostWords(f"{spent.total:.4f}", "config")
+    peak = f"{spent.peak} of {spent.requests} at peak" if spent.timed else ""
+    return CostWords(f"${spent.total:.4f}", spent.source, peak)
+
+
+def cost_text(report: BuildReport, config: Config) -> str:
+    """ " (cost $0.0012, genai-prices 0.2.5, 1 of 4 at peak)", " (cost 0.0012, config prices)",
+    " (cost unknown: no prices for MODEL)" or "" """
+    words = cost_words(report, config)
+    if words is None:
+        return ""
+    if words.money == "unknown":
+        return f" (cost unknown: {words.source})"
+    if words.source == "config":
+        return f" (cost {words.money}, config prices)"
+    peak = f", {words.peak}" if words.peak else ""
+    return f" (cost {words.money}, {words.source}{peak})"
 
 
 def tokens_text(report: BuildReport) -> str:
@@ -70,8 +99,7 @@ def _lines(report: BuildReport, config: Config) -> Iterator[str]:
         yield f"error: {error.line}"
     counts = ", ".join(f"{report.count(s)} {s}" for s in STATUSES)
     tokens = tokens_text(report)
-    spent = cost(report, config)
-    money = f" (cost {spent:.4f})" if spent is not None else ""
+    money = cost_text(report, config)
     requests = f"arXiv API requests {report.api_requests}, PDF downloads {report.pdf_requests}"
     yield f"build: {counts}; {tokens}{money}; {requests}"
     if report.concurrency_reached not in (None, report.concurrency_configured):

@@ -16,7 +16,7 @@ from typing import Any
 
 from pipeline.config import Config
 from pipeline.publish.mdsafe import inline
-from pipeline.report.console import cost
+from pipeline.report.console import CostWords, cost_words
 from pipeline.report.model import STATUSES, BuildReport, Outcome
 from pipeline.state import StateStore
 from pipeline.store import atomic_write
@@ -131,13 +131,14 @@ def _watch(report: BuildReport) -> Iterator[str]:
 
 def _tokens(report: BuildReport, config: Config) -> Iterator[str]:
     cached: Any = getattr(report, "cached_prompt_tokens", 0)  # counted where the client can
-    spent = cost(report, config)
+    words = cost_words(report, config) or CostWords("–", "–")
     yield "### Tokens"
     yield ""
-    yield "| prompt | cached prompt | completion | cost |"
-    yield "|---:|---:|---:|---:|"
-    money = f"{spent:.4f}" if spent is not None else "no prices in config"
-    yield f"| {report.prompt_tokens} | {cached} | {report.completion_tokens} | {money} |"
+    yield "| prompt | cached prompt | completion | cost | prices | requests at peak |"
+    yield "|---:|---:|---:|---:|---|---:|"
+    peak = words.peak.removesuffix(" at peak") or "–"
+    numbers = f"{report.prompt_tokens} | {cached} | {report.completion_tokens}"
+    yield f"| {numbers} | {words.money} | {inline(words.source)} | {peak} |"
 
 
 def summary_targets(summary: Path | None) -> list[tuple[Path, bool]]:

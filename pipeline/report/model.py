@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from pipeline.errors import RunError
+from pipeline.llm.prices import RunCost
 from pipeline.publish.render import RenderReport
 
 
@@ -45,6 +46,7 @@ class BuildReport:
     completion_tokens: int = 0
     cached_prompt_tokens: int = 0  # part of prompt_tokens
     reasoning_tokens: int = 0  # part of completion_tokens
+    cost: RunCost = field(default_factory=RunCost)  # each request priced when it was answered
     api_requests: int = 0
     pdf_requests: int = 0
     concurrency_configured: int | None = None

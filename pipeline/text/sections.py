@@ -95,6 +95,8 @@ class Selection:
     sections: list[str]
     omitted: list[str]
     truncated: bool
+    paper_tokens: int = 0  # the whole text's estimate, what was sent or not
+    budget: int | None = None  # the budget it was chosen for; None: none (the whole text)
 
 
 def _good_title(title: str) -> bool:
@@ -333,18 +335,20 @@ def _choose(units: list[_Unit], budget: int) -> str:
     return chosen
 
 
-def select_for_budget(text: str, budget_tokens: int = DEFAULT_BUDGET) -> Selection:
-    """Choose the parts of cleaned paper `text` that fit `budget_tokens` (see module doc).
+def select_for_budget(text: str, budget_tokens: int | None = DEFAULT_BUDGET) -> Selection:
+    """Choose the parts of cleaned paper `text` that fit `budget_tokens` (see module doc);
+    None: no budget, the whole text.
 
     The result keeps document order and headings; a line ``[… 略去 X …]`` marks each place where
     text was left out. ``tokens`` is ``estimate_tokens(text)`` and never exceeds the budget.
     """
-    if budget_tokens < 0:
+    if budget_tokens is not None and budget_tokens < 0:
         raise ValueError(f"budget_tokens must be >= 0, not {budget_tokens}")
     units = _units(text)
     whole = estimate_tokens(text)
-    if whole <= budget_tokens:
-        return Selection(text, whole, [u.heading for u in units if u.heading], [], False)
+    if budget_tokens is None or whole <= budget_tokens:
+        headings = [u.heading for u in units if u.heading]
+        return Selection(text, whole, headings, [], False, whole, budget_tokens)
     chosen = _choose(units, budget_tokens)
     shown = _shown(units)
     sections = [u.heading for u, on in zip(units, shown, strict=True) if on and u.heading]
@@ -353,4 +357,4 @@ def select_for_budget(text: str, budget_tokens: int = DEFAULT_BUDGET) -> Selecti
         for u, on in zip(units, shown, strict=True)
         if u.keep < len(u.paragraphs)
     ]
-    return Selection(chosen, estimate_tokens(chosen), sections, omitted, True)
+    return Selection(chosen, estimate_tokens(chosen), sections, omitted, True, whole, budget_tokens)

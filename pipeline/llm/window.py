@@ -1,0 +1,126 @@
+"""The model's context window, for llm.max_input_tokens = "auto", and the paper text it leaves.
+
+Where the window comes from, first found wins:
+
+1. the genai-prices database (cloud models: DeepSeek V4 Flash 1,000,000 tokens, GPT-5 400,000);
+2. what the endpoint says: Ollama's POST /api/show `num_ctx` parameter, vLLM's GET /v1/models
+   `max_model_len`, llama.cpp's GET /props `n_ctx`;
+3. nothing: the whole paper goes, and an HTTP 400 that names the size teaches the run
+   (llm/context.py); Ollama, which cuts a long prompt silently instead, is caught by the
+   summariser's check of `usage.prompt_tokens`.
+
+The paper text may then fill the window less the answer cap, the prompt's own tokens and the
+estimate's margin (`text_budget`): all of it when it fits, else the section priority of
+text/sections.py cuts it to fit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from pipeline.config import LlmConfig
+from pipeline.llm.context import MARGIN
+from pipeline.llm.prices import database_version, lookup
+
+logger = logging.getLogger(__name__)
+
+OMITTED_ROOM = 100  # prompt tokens for the names of the sections a cut leaves out
+
+
+@dataclass(frozen=True)
+class Window:
+    """A context window in tokens and who said so."""
+
+    tokens: int
+    source: str  # "genai-prices 0.2.5", "Ollama num_ctx", "vLLM max_model_len", "llama.cpp n_ctx"
+
+
+def database_window(cfg: LlmConfig, provider: str) -> Window | None:
+    """The window genai-prices gives the configured model (never for a local server)."""
+    info = lookup(cfg.model, provider)
+    size = getattr(info, "context_window", None)
+    if isinstance(size, int) and size > 0:
+        return Window(size, database_version())
+    return None
+
+
+def find_window(cfg: LlmConfig, provider: str, key: str) -> Window | None:
+    """The model's window: from genai-prices, else from the endpoint; None when neither says."""
+    return database_window(cfg, provider) or told_context(cfg, provider, key)
+
+
+def text_budget(window: int, cap: int, prompt_tokens: int) -> int:
+    """Tokens of paper text a prompt may carry: the window less the answer cap, our estimate's
+    margin and `prompt_tokens`, the prompt around the paper text (system part, title, questions)."""
+    return int((window - cap) / MARGIN) - prompt_tokens - OMITTED_ROOM
+
+
+def budget_advice(cfg: LlmConfig) -> str:
+    """How to send less paper text: "lower llm.max_input_tokens (now 12000)", or with "auto"
+    give it a number."""
+    if cfg.max_input_tokens == "auto":
+        return 'set llm.max_input_tokens (now "auto") to the tokens that fit'
+    return f"lower llm.max_input_tokens (now {cfg.max_input_tokens})"
+
+
+def told_context(cfg: LlmConfig, provider: str, key: str) -> Window | None:
+    """The context the endpoint says it gives: Ollama's num_ctx, vLLM's max_model_len,
+    llama.cpp's n_ctx; None for other providers or when it does not answer."""
+    if provider not in ("ollama", "vllm", "llamacpp"):
+        return None
+    parts = urlsplit(cfg.base_url)
+    root = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+    headers = {"Authorization": f"Bearer {key}"}
+    try:
+        with httpx.Client(timeout=min(cfg.timeout_seconds, 10.0), headers=headers) as http:
+            if provider == "ollama":
+                shown = http.post(f"{root}/api/show", json={"model": cfg.model})
+                return _ollama_context(shown.json()) if shown.status_code == 200 else None
+            if provider == "vllm":
+                listed = http.get(cfg.base_url.rstrip("/") + "/models")
+                return (
+                    _vllm_context(listed.json(), cfg.model) if listed.status_code == 200 else None
+                )
+            props = http.get(f"{root}/props")
+            return _llamacpp_context(props.json()) if props.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        logger.debug("context not told by %s", root, exc_info=True)
+    return None
+
+
+def _ollama_context(shown: Any) -> Window | None:
+    """The num_ctx parameter; model_info's context_length is the model's most, not Ollama's."""
+    if not isinstance(shown, dict):
+        return None
+    for line in str(shown.get("parameters") or "").splitlines():
+        name, _, value = line.strip().partition(" ")
+        if name == "num_ctx" and value.strip().isdigit():
+            return Window(int(value.strip()), "Ollama num_ctx")
+    return None
+
+
+def _vllm_context(listed: Any, model: str) -> Window | None:
+    data = listed.get("data") if isinstance(listed, dict) else None
+    for entry in data if isinstance(data, list) else []:
+        if isinstance(entry, dict) and entry.get("id") == model:
+            size = entry.get("max_model_len")
+            if isinstance(size, int) and size > 0:
+                return Window(size, "vLLM max_model_len")
+    return None
+
+
+def _llamacpp_context(props: Any) -> Window | None:
+    """llama-server's /props: n_ctx under default_generation_settings (older: at the top)."""
+    if not isinstance(props, dict):
+        return None
+    settings = props.get("default_generation_settings")
+    for where in (settings if isinstance(settings, dict) else {}, props):
+        size = where.get("n_ctx")
+        if isinstance(size, int) and not isinstance(size, bool) and size > 0:
+            return Window(size, "llama.cpp n_ctx")
+    return None
