@@ -17,7 +17,9 @@ How a build flows (one way, each stage in its own place):
                                        providers.py (what each provider takes), client.py,
                                        answer.py (reading a reply), context.py (the context
                                        window learnt), session.py (the client and preflight),
-                                       limiter.py (concurrency, retries), probe.py (`doctor`)
+                                       limiter.py (concurrency, retries), probe.py (`doctor`),
+                                       window.py (the context window, the "auto" budget),
+                                       prices.py (config or genai-prices, peak hours)
         check   --> quality/           checks.py (form, language, copying), grounding.py,
                                        numbers.py (numbers and their units)
         store   --> state.py           PaperState (typed), the only reader/writer of
