@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.errors import ConfigError, check_known_keys
+from pipeline.llm.providers import PROVIDERS
 from pipeline.names import default_slug, slug_ok
 from pipeline.watch.config import WatchConfig, parse_watches
 
@@ -45,7 +46,6 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "site": {"enabled": True, "base_url": ""},
 }
 TOP_KEYS = {"title", "intro", "papers", "watch", "rejected", *DEFAULTS}
-PROVIDERS = ("auto", "deepseek", "openai", "ollama", "vllm", "llamacpp", "openrouter", "generic")
 REASONING = ("off", "low", "medium", "high")
 PAPER_KEYS = {"id", "project", "slug", "mark", "notes"}
 

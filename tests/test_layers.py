@@ -25,6 +25,7 @@ LAYERS = {
     "pipeline.watch.config": CONFIG,  # the [[watch]] tables, read with the rest of config.toml
     "pipeline.watch.query": CONFIG,  # a watch query is checked when the config is loaded
     "pipeline.state": CONFIG,
+    "pipeline.llm.providers": CONFIG,  # the provider profiles: llm.provider's choices
     "pipeline.build": BUILD,
     "pipeline.commands": COMMANDS,
     "pipeline.cli": CLI,
@@ -53,11 +54,24 @@ def modules(package: Path) -> dict[str, Path]:
     return out
 
 
+def run_time_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node but those under `if TYPE_CHECKING:` (imports for annotations only)."""
+    nodes, todo = [], [tree]
+    while todo:
+        node = todo.pop()
+        nodes.append(node)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return nodes
+
+
 def imports(path: Path, known: set[str]) -> set[str]:
-    """The modules of the package that one file imports, anywhere in it."""
+    """The modules of the package that one file imports when it runs, anywhere in it."""
     found: set[str] = set()
     root = next(iter(known)).split(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in run_time_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -121,6 +135,7 @@ def test_the_layer_check_finds_back_edges_and_cycles(tmp_path: Path) -> None:
     (package / "build.py").write_text("from pipeline.commands.watch import run\n")
     (package / "commands" / "watch.py").write_text("from pipeline.watch import run\n")
     (package / "watch" / "run.py").write_text("def f():\n    import pipeline.build\n")
+    (package / "watch" / "state.py").write_text("if TYPE_CHECKING:\n    import pipeline.build\n")
     (package / "sources" / "a.py").write_text("from pipeline.sources.b import x\n")
     (package / "sources" / "b.py").write_text("from pipeline.sources import a\n")
     assert back_edges(package) == [

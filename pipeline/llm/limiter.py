@@ -44,10 +44,9 @@ THROTTLE_RETRIES = 5  # 429 / 503 answers one request may get before it fails
 ERROR_RETRIES = 2  # other retryable failures (the openai client's default max_retries)
 GROW_AFTER = 4  # answered requests in a row before the concurrency grows by one
 BACKOFF_BASE, BACKOFF_MAX = 0.5, 8.0
-LOCAL_PROVIDERS = frozenset({"ollama", "llamacpp", "vllm"})
 
 
-def is_local_endpoint(base_url: str, provider: str | None = None) -> bool:
+def is_local_endpoint(base_url: str) -> bool:
     """True for a model server on this machine or the local network (one queue, few slots)."""
     host = (urlsplit(base_url).hostname or "").lower()
     if host in ("localhost", "host.docker.internal") or host.endswith((".local", ".localhost")):
@@ -55,7 +54,7 @@ def is_local_endpoint(base_url: str, provider: str | None = None) -> bool:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return provider in LOCAL_PROVIDERS
+        return False
     return address.is_loopback or address.is_private or address.is_link_local
 
 

@@ -28,11 +28,13 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pipeline.config import LlmConfig
 from pipeline.console import one_line
+
+if TYPE_CHECKING:  # config.py reads the provider names here: no import back at run time
+    from pipeline.config import LlmConfig
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +104,6 @@ PROFILES = {
     for p in (
         Profile("deepseek", reasoning=_deepseek, cached_field="prompt_cache_hit_tokens"),
         Profile("openai", cap_param="max_completion_tokens", reasoning=_openai),
-        Profile("openrouter", reasoning=_openrouter),
         Profile(
             "ollama",
             reasoning=_ollama,
@@ -120,9 +121,11 @@ PROFILES = {
             context_fix="start the server with a larger context (-c / --ctx-size, n_ctx)",
             local=True,
         ),
+        Profile("openrouter", reasoning=_openrouter),
         Profile("generic"),
     )
 }
+PROVIDERS = ("auto", *PROFILES)  # llm.provider's choices ("auto": detected from llm.base_url)
 HOSTS = {"api.deepseek.com": "deepseek", "api.openai.com": "openai", "openrouter.ai": "openrouter"}
 
 
