@@ -53,7 +53,7 @@ class Meta:
         return {**asdict(self), "authors": list(self.authors)}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Meta:
+    def from_dict(cls, d: Any) -> Meta:
         """Read the stored form; StateFormatError when a field is missing or of a wrong type."""
         _want(d, dict, "meta")
         _want(d.get("version"), int, "meta.version")
@@ -90,7 +90,7 @@ class Summary:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Summary:
+    def from_dict(cls, d: Any) -> Summary:
         """Read the answer-contract shape; StateFormatError when it is not one."""
         _want(d, dict, "summary")
 

@@ -1,4 +1,4 @@
-"""The toolchain: ruff check and ruff format report nothing on the project."""
+"""The toolchain: ruff check, ruff format and mypy report nothing on the project."""
 
 from __future__ import annotations
 
@@ -23,6 +23,14 @@ def test_ruff_check_is_clean() -> None:
 
 def test_ruff_format_is_clean() -> None:
     result = ruff("format", "--check", "pipeline", "tests", "bench")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_is_clean() -> None:
+    """mypy with the [tool.mypy] settings of pyproject.toml (files: pipeline/)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from pipeline.config import LlmConfig
@@ -21,6 +21,9 @@ from pipeline.llm.limiter import AdaptiveLimiter, is_local_endpoint
 from pipeline.llm.providers import RequestShape, profile_for
 from pipeline.redact import redact
 from pipeline.state import Usage
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +117,7 @@ class ModelClient:
         def send() -> Any:
             return self.openai.chat.completions.create(
                 model=self.cfg.model,
-                messages=messages,  # type: ignore[arg-type]
+                messages=cast("list[ChatCompletionMessageParam]", messages),
                 response_format={"type": "json_object"},
                 extra_body=fields,
             )

@@ -1,4 +1,4 @@
-"""Adaptive concurrency for model requests, and the one retry layer around each request.
+"""Adaptive concurrency for model requests, and the one layer that retries a failed request.
 
 How many model requests run at once starts at `llm.concurrency` (or `--jobs`), is halved when
 the endpoint says it is overloaded (HTTP 429 or 503, or a request times out), and grows back by
@@ -21,6 +21,12 @@ run. So the Summariser builds its client with `max_retries=0` and sends every re
   after the endpoint's queue drained: after a request sent later was answered (the server works
   in order), or, when none is, after a tiny probe request was.
 Waits go through `pipeline.sources.retry.pause` (tests record them instead of sleeping).
+
+An answered request is not retried here. What the Summariser does with an answer (llm/summarise.py
+`_reply`) is a new request, sent through `send` again: a cut answer asked again with a larger
+cap, and DeepSeek's HTTP 200 with finish_reason "insufficient_system_resource", asked again after
+a pause at most BUSY_RETRIES times; that one lowers the concurrency like a 503 (`note_overload`).
+Its tokens were spent and are counted, which a retry inside `send` could not do.
 """
 
 from __future__ import annotations

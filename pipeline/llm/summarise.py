@@ -221,7 +221,9 @@ class Summariser:
         answer: Answer,
         on_usage: UsageSink | None,
     ) -> Reply:
-        """A reply that ended normally: a cut answer is asked again once with a larger cap."""
+        """A reply that ended normally: a cut answer is asked again once with a larger cap; an
+        answer the endpoint ended for lack of resources (an HTTP 200, so not the limiter's to
+        retry: see llm/limiter.py) is asked again after a pause, and lowers the concurrency."""
         busy = 0
         while True:
             reply = self.client.complete(paper_id, messages, answer.cap)

@@ -162,7 +162,7 @@ def form_problems(answer: object, *, detail_optional: bool = False) -> list[str]
             'the answer must be a JSON object with "abstract", "bullets" and "detail", '
             f"got {_type_name(answer)}"
         ]
-    keys = ("abstract", "bullets", "detail")
+    keys: tuple[str, ...] = ("abstract", "bullets", "detail")
     if detail_optional and not answer.get("detail"):
         keys = keys[:2]
     missing = [key for key in keys if key not in answer]

@@ -51,7 +51,7 @@ class _TimeoutSession(requests.Session):
         self.last_response: requests.Response | None = None
         self.responses: list[requests.Response] = []  # since the caller last cleared it
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
         self.last_response = super().request(*args, **kwargs)
         self.responses.append(self.last_response)
@@ -297,11 +297,10 @@ def _query_id(paper: PaperConfig) -> str:
 
 
 def _meta(result: arxiv.Result) -> Meta | None:
-    parsed = parse_id(result.get_short_id())
-    if parsed is None or parsed[1] is None:
+    paper_id, version = parse_id(result.get_short_id()) or ("", None)
+    if version is None:
         logger.warning("Ignoring an arXiv entry with an unexpected ID: %s", result.entry_id)
         return None
-    paper_id, version = parsed
     return Meta(
         id=paper_id,
         version=version,

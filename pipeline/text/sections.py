@@ -295,7 +295,7 @@ def _fill(units: list[_Unit], budget: int) -> None:
     a higher one had to be cut (no appendix while the body is incomplete)."""
     left = budget
     ordered = sorted(units, key=lambda u: (u.tier, u.order))
-    leads = [u for u in ordered if u.tier == 0 and u.paragraphs]
+    leads: list[_Unit | None] = [u for u in ordered if u.tier == 0 and u.paragraphs]
     leads += [next((u for u in ordered if u.tier == t and u.paragraphs), None) for t in (1, 2)]
     for unit in leads:
         if unit is not None:

@@ -38,7 +38,7 @@ def estimate_tokens(text: str) -> int:
     cjk = len(_CJK.findall(text))
     cjk_punct = len(_CJK_PUNCT.findall(text))
     other = len(_NON_ASCII.findall(text)) - cjk - cjk_punct
-    punct = len(_PUNCT.findall(text))
+    punct: float = len(_PUNCT.findall(text))
     punct -= sum(0.75 * len(m.group(0)) for m in _PUNCT_RUN.finditer(text))
     estimate = (
         len(_WORDS.findall(text))

@@ -98,6 +98,7 @@ def append_papers(config: Config, tables: list[dict[str, str]]) -> Config:
                 (papers[-1] if n == 0 else new_tables[n - 1]).add(tomlkit.nl())
             papers.append(table)
         for _, item in trailing:
+            assert isinstance(item, _LOOSE)  # what `keep` left trailing
             new_tables[-1].add(item)
     new = tomlkit.dumps(doc)
     if not _inserted(old, new):  # e.g. [[papers]] tables split by other tables: append at the end
