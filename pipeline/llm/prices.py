@@ -20,14 +20,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from pipeline.llm.providers import PROFILES
+
 if TYPE_CHECKING:
     from pipeline.config import LlmConfig
     from pipeline.state import Usage
 
 logger = logging.getLogger(__name__)
-
-DATABASE_PROVIDERS = {"deepseek": "deepseek", "openai": "openai", "openrouter": "openrouter"}
-LOCAL_PROVIDERS = frozenset({"ollama", "vllm", "llamacpp"})
 
 
 MILLION = Decimal(1_000_000)
@@ -54,13 +53,13 @@ def lookup(model: str, provider: str) -> Any | None:
     """The genai-prices model entry (its `context_window`, `prices`) for the configured model
     on a provider (a resolved profile name); None for a local server or a model it does not
     know. The same lookup `calc_price` does, without a price calculation."""
-    if provider in LOCAL_PROVIDERS:
+    if PROFILES[provider].local:
         return None
     from genai_prices import data_snapshot
 
     try:
         _, info = data_snapshot.get_snapshot().find_provider_model(
-            model, None, DATABASE_PROVIDERS.get(provider), None
+            model, None, PROFILES[provider].prices_id, None
         )
     except LookupError:
         logger.debug("genai-prices does not know %s on %s", model, provider)
@@ -154,7 +153,7 @@ class PriceBook:
             found = calc_price(
                 spent,
                 self.cfg.model,
-                provider_id=DATABASE_PROVIDERS.get(self.provider),
+                provider_id=PROFILES[self.provider].prices_id,
                 genai_request_timestamp=at,
             )
         except (LookupError, ValueError, TypeError):  # an entry this version cannot price

@@ -87,6 +87,56 @@ def _openrouter(level: str, model: str) -> dict[str, Any]:
     return {"reasoning": {"effort": level}}
 
 
+def _ollama_num_ctx(shown: Any, model: str) -> int | None:
+    """The num_ctx parameter; model_info's context_length is the model's most, not Ollama's."""
+    if not isinstance(shown, dict):
+        return None
+    for line in str(shown.get("parameters") or "").splitlines():
+        name, _, value = line.strip().partition(" ")
+        if name == "num_ctx" and value.strip().isdigit():
+            return int(value.strip())
+    return None
+
+
+def _vllm_max_model_len(listed: Any, model: str) -> int | None:
+    data = listed.get("data") if isinstance(listed, dict) else None
+    for entry in data if isinstance(data, list) else []:
+        if isinstance(entry, dict) and entry.get("id") == model:
+            size = entry.get("max_model_len")
+            if isinstance(size, int) and size > 0:
+                return size
+    return None
+
+
+def _llamacpp_n_ctx(props: Any, model: str) -> int | None:
+    """llama-server's /props: n_ctx under default_generation_settings (older: at the top)."""
+    if not isinstance(props, dict):
+        return None
+    settings = props.get("default_generation_settings")
+    for where in (settings if isinstance(settings, dict) else {}, props):
+        size = where.get("n_ctx")
+        if isinstance(size, int) and not isinstance(size, bool) and size > 0:
+            return size
+    return None
+
+
+@dataclass(frozen=True)
+class ContextQuery:
+    """How a server tells the context it gives a model: one request, and where its answer has
+    the size (llm/window.py sends it)."""
+
+    source: str  # named next to the size: "Ollama num_ctx"
+    path: str  # "/x": from the server's root; "x": from llm.base_url
+    read: Callable[[Any, str], int | None]  # (the JSON answer, the model) -> tokens
+    post_model: bool = False  # POST {"model": ...} instead of a GET
+
+    def url(self, base_url: str) -> str:
+        if not self.path.startswith("/"):
+            return base_url.rstrip("/") + "/" + self.path
+        parts = urlsplit(base_url)
+        return f"{parts.scheme}://{parts.netloc}{self.path}"
+
+
 @dataclass(frozen=True)
 class Profile:
     """What one kind of endpoint takes and reports."""
@@ -96,32 +146,43 @@ class Profile:
     reasoning: Reasoning = _no_reasoning
     cached_field: str = "prompt_tokens_details.cached_tokens"  # the cache-hit count in usage
     context_fix: str = "use a model with a larger context"
-    local: bool = False  # a server on the user's machine or network, not a cloud API
+    local: bool = False  # a server on the user's machine or network, not a cloud API: no
+    # price, and no genai-prices entry (its context is what the server was started with)
+    prices_id: str | None = None  # the provider's id in genai-prices (None: any provider)
+    context_query: ContextQuery | None = None  # how the server tells its context, if it does
 
 
 PROFILES = {
     p.name: p
     for p in (
-        Profile("deepseek", reasoning=_deepseek, cached_field="prompt_cache_hit_tokens"),
-        Profile("openai", cap_param="max_completion_tokens", reasoning=_openai),
+        Profile(
+            "deepseek",
+            reasoning=_deepseek,
+            cached_field="prompt_cache_hit_tokens",
+            prices_id="deepseek",
+        ),
+        Profile("openai", cap_param="max_completion_tokens", reasoning=_openai, prices_id="openai"),
         Profile(
             "ollama",
             reasoning=_ollama,
             context_fix="raise num_ctx (Modelfile) or OLLAMA_CONTEXT_LENGTH",
             local=True,
+            context_query=ContextQuery("Ollama num_ctx", "/api/show", _ollama_num_ctx, True),
         ),
         Profile(
             "vllm",
             reasoning=_vllm,
             context_fix="start vLLM with a larger --max-model-len",
             local=True,
+            context_query=ContextQuery("vLLM max_model_len", "models", _vllm_max_model_len),
         ),
         Profile(
             "llamacpp",
             context_fix="start the server with a larger context (-c / --ctx-size, n_ctx)",
             local=True,
+            context_query=ContextQuery("llama.cpp n_ctx", "/props", _llamacpp_n_ctx),
         ),
-        Profile("openrouter", reasoning=_openrouter),
+        Profile("openrouter", reasoning=_openrouter, prices_id="openrouter"),
         Profile("generic"),
     )
 }

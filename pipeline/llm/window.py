@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from pipeline.config import LlmConfig
 from pipeline.llm.context import MARGIN
 from pipeline.llm.prices import database_version, lookup
+from pipeline.llm.providers import PROFILES
 
 logger = logging.getLogger(__name__)
 
@@ -69,58 +68,21 @@ def budget_advice(cfg: LlmConfig) -> str:
 
 
 def told_context(cfg: LlmConfig, provider: str, key: str) -> Window | None:
-    """The context the endpoint says it gives: Ollama's num_ctx, vLLM's max_model_len,
-    llama.cpp's n_ctx; None for other providers or when it does not answer."""
-    if provider not in ("ollama", "vllm", "llamacpp"):
+    """The context the endpoint says it gives (its profile's `context_query`: Ollama's num_ctx,
+    vLLM's max_model_len, llama.cpp's n_ctx); None for other providers or when it does not say."""
+    query = PROFILES[provider].context_query
+    if query is None:
         return None
-    parts = urlsplit(cfg.base_url)
-    root = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+    url = query.url(cfg.base_url)
     headers = {"Authorization": f"Bearer {key}"}
     try:
         with httpx.Client(timeout=min(cfg.timeout_seconds, 10.0), headers=headers) as http:
-            if provider == "ollama":
-                shown = http.post(f"{root}/api/show", json={"model": cfg.model})
-                return _ollama_context(shown.json()) if shown.status_code == 200 else None
-            if provider == "vllm":
-                listed = http.get(cfg.base_url.rstrip("/") + "/models")
-                return (
-                    _vllm_context(listed.json(), cfg.model) if listed.status_code == 200 else None
-                )
-            props = http.get(f"{root}/props")
-            return _llamacpp_context(props.json()) if props.status_code == 200 else None
+            if query.post_model:
+                answer = http.post(url, json={"model": cfg.model})
+            else:
+                answer = http.get(url)
+            size = query.read(answer.json(), cfg.model) if answer.status_code == 200 else None
     except (httpx.HTTPError, ValueError):
-        logger.debug("context not told by %s", root, exc_info=True)
-    return None
-
-
-def _ollama_context(shown: Any) -> Window | None:
-    """The num_ctx parameter; model_info's context_length is the model's most, not Ollama's."""
-    if not isinstance(shown, dict):
+        logger.debug("context not told by %s", url, exc_info=True)
         return None
-    for line in str(shown.get("parameters") or "").splitlines():
-        name, _, value = line.strip().partition(" ")
-        if name == "num_ctx" and value.strip().isdigit():
-            return Window(int(value.strip()), "Ollama num_ctx")
-    return None
-
-
-def _vllm_context(listed: Any, model: str) -> Window | None:
-    data = listed.get("data") if isinstance(listed, dict) else None
-    for entry in data if isinstance(data, list) else []:
-        if isinstance(entry, dict) and entry.get("id") == model:
-            size = entry.get("max_model_len")
-            if isinstance(size, int) and size > 0:
-                return Window(size, "vLLM max_model_len")
-    return None
-
-
-def _llamacpp_context(props: Any) -> Window | None:
-    """llama-server's /props: n_ctx under default_generation_settings (older: at the top)."""
-    if not isinstance(props, dict):
-        return None
-    settings = props.get("default_generation_settings")
-    for where in (settings if isinstance(settings, dict) else {}, props):
-        size = where.get("n_ctx")
-        if isinstance(size, int) and not isinstance(size, bool) and size > 0:
-            return Window(size, "llama.cpp n_ctx")
-    return None
+    return Window(size, query.source) if size else None
