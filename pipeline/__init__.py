@@ -13,6 +13,9 @@ How a build flows (one way, each stage in its own place):
                                        netfail.py (what a network failure is called)
         extract --> text/              extract.py (pypdf, clean-up), pool.py (workers),
                                        sections.py (the token budget), tokens.py (the estimate)
+        figures --> figures/           find.py (captions, crop boxes), layout.py (a page's text
+                                       lines), ink.py (where a page has ink), crop.py (the
+                                       image), cache.py (by PDF hash)
         prompt  --> llm/               summarise.py (prompts/, the OpenAI-client call, the answer),
                                        providers.py (what each provider takes), client.py,
                                        answer.py (reading a reply), context.py (the context
@@ -35,8 +38,9 @@ How a build flows (one way, each stage in its own place):
 
 build.py drives the stages (progress.py: the progress line). Shared below every stage: errors.py
 (the exception tree), console.py (line width), redact.py (the key never logged), names.py (file
-names). commands/ holds one thin module per subcommand (status, check, doctor, import_*, watch,
-add_reject) and only cli.py imports it; cli.py stays thin. Imports only run down these layers
+names). commands/ holds one thin module per subcommand (status.py, check.py, doctor.py, watch.py,
+add_reject.py, import_list.py with import_parse.py reading the README and import_config.py
+writing config.toml), and only cli.py imports it; cli.py stays thin. Imports only run down these layers
 (tests/test_layers.py): foundation, config and state, stages, build, commands, cli.
 """
 

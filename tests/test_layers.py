@@ -168,3 +168,15 @@ def test_the_exception_tree_in_errors_py_names_every_exception() -> None:
     tree = ast.get_docstring(ast.parse((ROOT / "pipeline" / "errors.py").read_text("utf-8")))
     missing = {name for name in exception_classes(ROOT / "pipeline") if name not in (tree or "")}
     assert missing == set(), "add them to the tree in pipeline/errors.py's docstring"
+
+
+def test_the_package_map_in_pipeline_init_names_every_module() -> None:
+    package = ROOT / "pipeline"
+    doc = ast.get_docstring(ast.parse((package / "__init__.py").read_text("utf-8"))) or ""
+    missing = [
+        str(path.relative_to(package))
+        for path in sorted(package.rglob("*.py"))
+        if path.name not in ("__init__.py", "__main__.py")
+        and (path.name not in doc or f"{path.parent.name}/" not in doc + "pipeline/")
+    ]
+    assert missing == [], "name them in the package map of pipeline/__init__.py's docstring"
