@@ -24,7 +24,8 @@ How a build flows (one way, each stage in its own place):
                                        window.py (the context window, the "auto" budget),
                                        prices.py (config or genai-prices, peak hours)
         check   --> quality/           checks.py (form, language, copying), grounding.py,
-                                       numbers.py (numbers and their units)
+                                       numbers.py (numbers and their units), answers.py (the
+                                       reader's questions: quotes found in the paper)
         store   --> state.py           PaperState (typed), the only reader/writer of
                                        output/data/{ID}.json; provenance.py: what a fresh
                                        summary records; store.py: atomic writes, the lock

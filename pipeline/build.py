@@ -244,7 +244,9 @@ class Build:
                 return
             self.progress.update(paper.id, f"asking the model ({selection.tokens} tokens)")
             fit = partial(select_for_budget, text)  # the paper text for a smaller budget
-            answer = self.model.summariser.summarise(meta, selection, self._add_usage, fit)
+            answer = self.model.summariser.summarise(
+                meta, selection, self._add_usage, fit, paper.questions, text
+            )
         new_state = summarised_state(
             state, meta, answer, answer.selection, text, pdf_sha, self.config.llm, self.prompt_sha
         )

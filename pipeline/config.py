@@ -47,7 +47,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 TOP_KEYS = {"title", "intro", "papers", "watch", "rejected", *DEFAULTS}
 REASONING = ("off", "low", "medium", "high")
-PAPER_KEYS = {"id", "project", "slug", "mark", "notes"}
+PAPER_KEYS = {"id", "project", "slug", "mark", "notes", "questions"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class PaperConfig:
     slug: str
     mark: str = ""
     notes: tuple[str, ...] = ()
+    questions: tuple[str, ...] = ()  # the reader's own, answered with quotes from the paper
 
 
 @dataclass(frozen=True)
@@ -348,7 +349,18 @@ def _paper(path: Path, n: int, entry: Any) -> PaperConfig:
     if not isinstance(notes, list) or not all(isinstance(x, str) for x in notes):
         raise ConfigError(f"{where}: notes must be a list of strings")
     mark = _text(path, f"paper {paper_id} mark", entry.get("mark", ""))
-    return PaperConfig(paper_id, version, project, slug, mark, tuple(notes))
+    questions = _questions(where, entry.get("questions", []))
+    return PaperConfig(paper_id, version, project, slug, mark, tuple(notes), questions=questions)
+
+
+def _questions(where: str, raw: Any) -> tuple[str, ...]:
+    """A paper's `questions`: a list of non-empty strings, each kept as written (stripped)."""
+    if not isinstance(raw, list) or not all(isinstance(q, str) and q.strip() for q in raw):
+        raise ConfigError(
+            f"{where}: questions must be a list of non-empty strings, "
+            'like questions = ["GRPO 是什么？"]'
+        )
+    return tuple(q.strip() for q in raw)
 
 
 def api_key(config: Config) -> str:

@@ -6,12 +6,17 @@ from pathlib import Path
 
 from pipeline.config import Config, PaperConfig
 from pipeline.state import PaperState
-from pipeline.store import sha256_file
+from pipeline.store import sha256_bytes, sha256_file
 
 
 def pdf_cache_path(config: Config, paper_id: str, version: int) -> Path:
     """Where the PDF of one version of a paper is cached."""
     return config.cache_dir / "pdf" / f"{paper_id}v{version}.pdf"
+
+
+def questions_sha(questions: tuple[str, ...]) -> str | None:
+    """Hash of a paper's questions, None for none: changing them redoes that paper only."""
+    return sha256_bytes("\0".join(questions).encode("utf-8")) if questions else None
 
 
 def stale_reason(
@@ -44,6 +49,8 @@ def stale_reason(
         return f"model changed ({requested} -> {config.llm.model})"
     if state.prompt_sha256 != prompt_sha:
         return "prompt templates changed"
+    if state.questions_sha256 != questions_sha(paper.questions):
+        return "questions changed" if paper.questions else "questions removed"
     pdf = pdf_cache_path(config, paper.id, stored)
     if pdf.is_file() and state.pdf_sha256 and sha256_file(pdf) != state.pdf_sha256:
         return "PDF changed"

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pipeline.llm.client import endpoint_host
+from pipeline.plan import questions_sha
 from pipeline.quality.checks import unsupported_concepts, unsupported_terms
 from pipeline.quality.grounding import GroundingIndex
 from pipeline.quality.numbers import unsupported_numbers
@@ -68,6 +69,8 @@ def summarised_state(
         ),
         usage=replace(answer.usage, attempts=answer.attempts),
         unsupported_terms=unsupported(answer.summary, text),
+        questions_sha256=questions_sha(answer.questions),
+        answers=list(answer.answers),
         generated_at=now_utc().isoformat(timespec="seconds"),
         last_error=None,
     )

@@ -1,6 +1,7 @@
 """The typed paper state and the one place that reads and writes output/data/{ID}.json.
 
-On disk (schema 2) every field below is present, `null` when unknown; keys are sorted. Files
+On disk (schema 2) every field below is present, `null` when unknown, except the `WHEN_SET`
+ones (a paper's questions and answers), written only when set; keys are sorted. Files
 written by 0.1 (schema 1, or no schema) left optional keys out and had no cached or reasoning
 token counts: they load with the defaults and are rewritten in the new layout only when
 something in them changes. Keys this version does not know are kept and written back as they
@@ -23,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 STATE_SCHEMA = 2
 OLD_SCHEMAS = (1,)  # migrated on load; a file with no "schema" is a 0.1 file too
+# Optional fields that came after files of this schema were written: stored only when set, so
+# a paper without them keeps a byte-identical file (the reader's questions and their answers).
+WHEN_SET = ("questions_sha256", "answers")
 
 
 class StateFormatError(ValueError):
@@ -106,6 +110,34 @@ class Summary:
 
 
 @dataclass(frozen=True)
+class QuestionAnswer:
+    """A reader's question, the model's answer and its quotes, checked against the paper."""
+
+    question: str
+    answer: str
+    quotes: tuple[str, ...] = ()  # found verbatim in the paper text
+    unverified: tuple[str, ...] = ()  # quotes the paper text does not hold: never shown as support
+    verified: bool = True  # False: a quote is not in the paper, or a claim has no quote (❓)
+
+    @classmethod
+    def from_dict(cls, d: Any) -> QuestionAnswer:
+        """Read the stored form; StateFormatError when it is not one."""
+        _want(d, dict, "answers[]")
+
+        def quotes(key: str) -> tuple[str, ...]:
+            items = tuple(_want(d.get(key) or [], list, f"answers[].{key}"))
+            return tuple(_want(q, str, f"answers[].{key}[]") for q in items)
+
+        return cls(
+            question=_want(d.get("question"), str, "answers[].question"),
+            answer=_want(d.get("answer"), str, "answers[].answer"),
+            quotes=quotes("quotes"),
+            unverified=quotes("unverified"),
+            verified=_want(d.get("verified", True), bool, "answers[].verified"),
+        )
+
+
+@dataclass(frozen=True)
 class InputInfo:
     """What of the paper's text went into the prompt: `tokens` of its `paper_tokens` (the text
     less references; None in files written before it was recorded), within `budget`
@@ -164,6 +196,8 @@ class PaperState:
     input: InputInfo | None = None
     usage: Usage | None = None
     unsupported_terms: list[str] = field(default_factory=list)
+    questions_sha256: str | None = None  # the questions the answers are for (None: no questions)
+    answers: list[QuestionAnswer] = field(default_factory=list)
     detail_file: str | None = None
     detail_sha256: str | None = None  # None with a detail_file: a person's file, always kept
     last_error: LastError | None = None
@@ -174,6 +208,11 @@ class PaperState:
         """The summary was imported (written by a person): only --force replaces it."""
         return self.source == "human"
 
+    @property
+    def unverified_questions(self) -> list[str]:
+        """The questions whose answer is not supported by quotes found in the paper (❓)."""
+        return [a.question for a in self.answers if not a.verified]
+
     def to_dict(self) -> dict[str, Any]:
         """The on-disk record (schema 2): every field, then the unknown keys kept as they were."""
         record: dict[str, Any] = dict(self.extra)
@@ -182,7 +221,11 @@ class PaperState:
                 record[f.name] = _plain(getattr(self, f.name))
         record["meta"] = self.meta.to_dict()
         record["summary"] = self.summary.to_dict() if self.summary else None
+        record["answers"] = [asdict(a) for a in self.answers]
         record["schema"] = STATE_SCHEMA
+        for key in WHEN_SET:
+            if not record[key]:
+                del record[key]
         return record
 
     @classmethod
@@ -202,6 +245,10 @@ class PaperState:
                 input=InputInfo(**given) if given else None,
                 usage=Usage(**usage) if usage else None,
                 unsupported_terms=list(_want(get("unsupported_terms") or [], list, "terms")),
+                answers=[
+                    QuestionAnswer.from_dict(a)
+                    for a in _want(get("answers") or [], list, "answers")
+                ],
                 last_error=LastError(**error) if error else None,
                 extra=extra,
             )
@@ -218,6 +265,7 @@ _STRINGS = (
     "pdf_sha256",
     "text_sha256",
     "generated_at",
+    "questions_sha256",
     "detail_file",
     "detail_sha256",
 )

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.config import Config
+from pipeline.console import one_line
 from pipeline.plan import pdf_cache_path
 from pipeline.state import PaperState, StateStore
 from pipeline.store import sha256_file
@@ -39,6 +40,7 @@ def print_check(config: Config) -> int:
 
 
 def _check_all(config: Config, extractor: Extractor) -> int:
+    from pipeline.quality.answers import stored_answer_problems
     from pipeline.quality.checks import check_summary
 
     store = StateStore(config.data_dir)
@@ -55,8 +57,11 @@ def _check_all(config: Config, extractor: Extractor) -> int:
         abstract = state.meta.abstract or None
         human = state.by_person  # imported: abstract and bullets, no detail
         problems = check_summary(state.summary.to_dict(), text, abstract, detail_optional=human)
-        flagged += bool(problems)
+        unanswered = stored_answer_problems(state.answers, text)
+        flagged += bool(problems or unanswered)
         for problem in problems:
             print(f"{paper.id}\t{problem.check}\t{problem.detail}")
+        for question, why in unanswered:
+            print(f"{paper.id}\tanswers\t{one_line(question, 60)}: {one_line(why, 100)}")
     print(f"check: {checked} summaries checked, {flagged} flagged")
     return 1 if flagged else 0

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 from pipeline.commands.import_parse import ImportedList, ImportedPaper
+
+THINKING = "🤔"  # a note that starts with it is the reader's question
+_EMPHASIS = re.compile(r"\*\*|__|`|(?<!\w)[*_]|[*_](?!\w)")
 
 
 def toml_string(value: str) -> str:
@@ -30,7 +34,20 @@ def _paper_table(paper: ImportedPaper) -> list[str]:
         lines.append(f"mark = {toml_string(paper.mark)}")
     if paper.notes:
         lines.append(f"notes = [{', '.join(toml_string(n) for n in paper.notes)}]")
+    questions = [q for q in map(question_of, paper.notes) if q]
+    if questions:
+        lines.append(f"questions = [{', '.join(toml_string(q) for q in questions)}]")
     return lines + [""]
+
+
+def question_of(note: str) -> str | None:
+    """The reader's question in a note that starts with 🤔, its markdown emphasis removed:
+    "🤔 **Token-Dropping Strategy？**" -> "Token-Dropping Strategy？"; None for other notes."""
+    text = note.strip()
+    if not text.startswith(THINKING):
+        return None
+    text = _EMPHASIS.sub("", text[len(THINKING) :].lstrip("\ufe0f"))
+    return " ".join(text.split()) or None
 
 
 def config_toml(

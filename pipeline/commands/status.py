@@ -29,6 +29,8 @@ def print_status(config: Config, verbose: bool = False) -> int:
             flags += f"; last arXiv request failed ({error.reason})"
         if state and state.unsupported_terms:
             flags += "; ❓ terms not in the paper: " + ", ".join(state.unsupported_terms)
+        if state and state.unverified_questions:
+            flags += "; ❓ answers without support: " + ", ".join(state.unverified_questions)
         if state and state.summary and state.input and not state.by_person:
             flags += "; " + input_words(state.input)
         line = f"{paper.id}\t{version}\t{done}\t{reason}{flags}"

@@ -22,6 +22,12 @@ from pipeline.llm.answer import Reply
 from pipeline.llm.client import ContextExceeded, ModelClient
 from pipeline.llm.context import Context
 from pipeline.llm.limiter import AdaptiveLimiter
+from pipeline.quality.answers import (
+    QuoteIndex,
+    answers_form_problems,
+    checked_answers,
+    quote_problems,
+)
 from pipeline.quality.checks import answer_problems, normalise_answer
 from pipeline.sources import retry as netretry
 from pipeline.state import Usage
@@ -29,7 +35,7 @@ from pipeline.store import sha256_bytes
 from pipeline.text.tokens import estimate_tokens
 
 if TYPE_CHECKING:
-    from pipeline.state import Meta
+    from pipeline.state import Meta, QuestionAnswer
     from pipeline.text.sections import Selection
 
 logger = logging.getLogger(__name__)
@@ -91,6 +97,9 @@ class Answer:
     repaired_problems: list[str] = field(default_factory=list)
     raised_cap: bool = False
     ceiling: int | None = None  # the largest cap the model's context leaves, once known
+    questions: tuple[str, ...] = ()  # the reader's questions, answered in "answers"
+    quotes: QuoteIndex | None = None  # the paper text their quotes are looked up in
+    answers: list[QuestionAnswer] = field(default_factory=list)  # checked, some maybe flagged
 
 
 def prompt_estimate(messages: list[dict[str, str]]) -> int:
@@ -122,8 +131,12 @@ class Summariser:
         """One tiny request before any PDF is downloaded (see ModelClient.preflight); its cost."""
         return self.client.preflight() or Usage()
 
-    def messages(self, meta: Meta, selection: Selection) -> list[dict[str, str]]:
-        """The system and user messages for one paper, from the prompts/ templates."""
+    def messages(
+        self, meta: Meta, selection: Selection, questions: tuple[str, ...] = ()
+    ) -> list[dict[str, str]]:
+        """The system and user messages for one paper, from the prompts/ templates. The system
+        message is the same for every paper (providers cache that prefix); the paper and its
+        questions follow in the user message."""
         user = self.env.get_template("paper.j2").render(
             title=_metadata_line(meta.title),
             authors=_metadata_line(", ".join(meta.authors[:20])),
@@ -132,6 +145,7 @@ class Summariser:
             text=quote_paper_text(selection.text),
             truncated=selection.truncated,
             omitted=[_metadata_line(label) for label in selection.omitted],
+            questions=[_metadata_line(q) for q in questions],
         )
         system = self.env.get_template("system.j2").render()
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
@@ -148,14 +162,21 @@ class Summariser:
         selection: Selection,
         on_usage: UsageSink | None = None,
         reselect: Reselect | None = None,
+        questions: tuple[str, ...] = (),
+        paper_text: str | None = None,
     ) -> Answer:
         """A summary that satisfies the answer contract, or SummariseError naming the paper.
 
         ``on_usage(usage)`` is called after every answer, also when the paper fails afterwards:
         the run's token totals include what a failure cost. ``reselect(budget)`` gives the paper
         text for a smaller budget when the endpoint says the prompt exceeds its context.
+        ``questions`` are answered with quotes looked up in ``paper_text`` (default: the text
+        sent); a quote not found is sent back once, then kept flagged (``Answer.answers``).
         """
         answer = Answer(summary={}, selection=selection, cap=self.cfg.max_output_tokens)
+        if questions:
+            answer.questions = questions
+            answer.quotes = QuoteIndex(paper_text or selection.text)
         messages = self._fitted(meta, answer, reselect)
         try:
             content, problems = self._ask(meta.id, messages, answer, on_usage)
@@ -166,6 +187,7 @@ class Summariser:
             if (answer.selection.tokens, answer.cap) == before:  # nothing smaller to send
                 raise SummariseError(meta.id, self._context_advice(exc.limit)) from None
             content, problems = self._ask_fitted(meta.id, messages, answer, on_usage)
+        problems = problems or self._quote_problems(content, answer)
         if problems:
             logger.info("%s: answer sent back once: %s", meta.id, "; ".join(problems))
             answer.repaired_problems = problems
@@ -181,8 +203,18 @@ class Summariser:
                 raise SummariseError(
                     meta.id, f"model answer unusable after one repair: {problems[0]}{more}"
                 )
-        answer.summary = normalise_answer(json.loads(content))
+        parsed = json.loads(content)
+        answer.summary = normalise_answer(parsed)
+        if answer.quotes is not None:
+            answer.answers = checked_answers(parsed, answer.questions, answer.quotes)
         return answer
+
+    @staticmethod
+    def _quote_problems(content: str, answer: Answer) -> list[str]:
+        """For an answer of the right form: quotes the paper does not hold, claims with none."""
+        if answer.quotes is None:
+            return []
+        return quote_problems(json.loads(content), answer.questions, answer.quotes)
 
     def _ask(
         self,
@@ -212,7 +244,9 @@ class Summariser:
             parsed = json.loads(reply.content)
         except ValueError:
             return reply.content, ["the answer is not a JSON object"]
-        return reply.content, answer_problems(parsed)
+        return reply.content, answer_problems(parsed) + answers_form_problems(
+            parsed, answer.questions
+        )
 
     def _reply(
         self,
@@ -295,7 +329,7 @@ class Summariser:
     def _fitted(self, meta: Meta, answer: Answer, reselect: Reselect | None) -> list[dict]:
         """The messages for `answer.selection`, fitted to the model's context once it is known:
         a lower answer cap, else less paper text (`reselect`), else SummariseError."""
-        messages = self.messages(meta, answer.selection)
+        messages = self.messages(meta, answer.selection, answer.questions)
         prompt = prompt_estimate(messages)
         fitted = self.context.fit(prompt, answer.selection.tokens, answer.cap)
         if fitted is None or (fitted[0] is not None and reselect is None):
@@ -310,7 +344,7 @@ class Summariser:
                 budget,
             )
             answer.selection = reselect(budget)  # type: ignore[misc]
-            messages = self.messages(meta, answer.selection)
+            messages = self.messages(meta, answer.selection, answer.questions)
         answer.ceiling = self.context.ceiling(prompt_estimate(messages))
         return messages
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.config import PaperConfig
-from pipeline.state import Meta, PaperState, Section
+from pipeline.state import Meta, PaperState, QuestionAnswer, Section
 
-FLAG_MARK = "❓"  # a summary that uses terms the paper does not
+FLAG_MARK = "❓"  # a summary that uses terms the paper does not, or an answer without support
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Row:
     bullets: tuple[Section, ...] = ()
     detail: tuple[Section, ...] = ()
     unsupported: tuple[str, ...] = ()  # the terms behind a ❓
+    answers: tuple[QuestionAnswer, ...] = ()  # the reader's questions answered (## 问题解答)
     detail_path: str = ""  # relative to output/
     hand_edited: bool = False  # the detail file is a person's: the site shows it as it is
     source: str = "llm"  # or "human" (imported)
@@ -57,7 +58,8 @@ def pending_row(number: int, paper: PaperConfig, meta: Meta | None, why: str) ->
 def summary_row(number: int, paper: PaperConfig, state: PaperState, detail_path: str) -> Row:
     """A summarised paper, from its stored state."""
     assert state.summary is not None
-    summary, meta, flagged = state.summary, state.meta, bool(state.unsupported_terms)
+    summary, meta = state.summary, state.meta
+    flagged = bool(state.unsupported_terms or state.unverified_questions)
     return Row(
         id=meta.id,
         number=number,
@@ -74,6 +76,7 @@ def summary_row(number: int, paper: PaperConfig, state: PaperState, detail_path:
         bullets=summary.bullets,
         detail=summary.detail,
         unsupported=tuple(state.unsupported_terms),
+        answers=tuple(state.answers),
         detail_path=detail_path,
         source=state.source or "llm",
         model=state.model or "",

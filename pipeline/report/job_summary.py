@@ -36,12 +36,13 @@ EXIT_WORDS = {
 
 
 def flagged_papers(config: Config, store: StateStore) -> list[tuple[str, list[str]]]:
-    """(ID, unsupported terms) of each listed paper whose stored summary is flagged ❓."""
+    """(ID, what is unsupported) of each listed paper whose stored summary is flagged ❓."""
     out = []
     for paper in config.papers:
         state = store.load(paper.id)
-        if state and state.summary and state.unsupported_terms:
-            out.append((paper.id, list(state.unsupported_terms)))
+        if state and state.summary and (state.unsupported_terms or state.unverified_questions):
+            answers = [f"answer without support: {q}" for q in state.unverified_questions]
+            out.append((paper.id, list(state.unsupported_terms) + answers))
     return out
 
 
