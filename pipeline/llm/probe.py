@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pipeline.config import LlmConfig
 from pipeline.errors import SummariseError
@@ -29,7 +29,9 @@ FILLER = "The model reads this sentence as part of a long test prompt about lang
 
 @dataclass(frozen=True)
 class Finding:
-    level: str  # ok | warn | problem
+    """One line of `doctor`: how it went, and what it found."""
+
+    level: Literal["ok", "warn", "problem"]
     text: str
 
 

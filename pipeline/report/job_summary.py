@@ -115,7 +115,7 @@ def _papers(
 
 
 def _watch(report: BuildReport) -> Iterator[str]:
-    added = report.papers_added  # id, project, watch (add = true)
+    added = report.papers_added
     if not (report.new_candidates or report.watch_notes or added):
         return
     yield f"### Watch candidates ({len(report.new_candidates)})"

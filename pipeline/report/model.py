@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pipeline.errors import RunError
 from pipeline.llm.prices import RunCost
 from pipeline.publish.render import RenderReport
+
+if TYPE_CHECKING:  # what the watches found: only named here
+    from pipeline.watch.run import AddedPaper, NewCandidate
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,9 @@ class BuildReport:
     concurrency_configured: int | None = None
     concurrency_reached: int | None = None  # the lowest model concurrency of the run
     plan: list[str] = field(default_factory=list)  # dry-run lines
-    new_candidates: list[tuple[str, str, str]] = field(default_factory=list)  # id, title, watch
+    new_candidates: list[NewCandidate] = field(default_factory=list)
     watch_notes: list[str] = field(default_factory=list)  # a failed watch, a silent one
-    papers_added: list[tuple[str, str, str]] = field(default_factory=list)  # id, project, watch
+    papers_added: list[AddedPaper] = field(default_factory=list)  # by `add = true` watches
     run_errors: list[RunError] = field(default_factory=list)  # whole-run failures, each said once
 
     def count(self, status: Status) -> int:

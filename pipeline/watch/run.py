@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pipeline.config import Config
 from pipeline.console import clip
@@ -22,13 +23,29 @@ logger = logging.getLogger(__name__)
 SHOWN_CANDIDATES = 5  # listed one per line in the closing summary; the rest are counted
 
 
+class NewCandidate(NamedTuple):
+    """A paper a watch proposes for the first time."""
+
+    id: str
+    title: str
+    watch: str
+
+
+class AddedPaper(NamedTuple):
+    """A paper an `add = true` watch listed in config.toml."""
+
+    id: str
+    project: str
+    watch: str
+
+
 @dataclass
 class WatchRun:
     """What the watches did: the config to build (with added papers) and what to report."""
 
     config: Config
-    new_candidates: list[tuple[str, str, str]] = field(default_factory=list)  # id, title, watch
-    added: list[tuple[str, str, str]] = field(default_factory=list)  # id, project, watch
+    new_candidates: list[NewCandidate] = field(default_factory=list)
+    added: list[AddedPaper] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # failed or silent watches
     failed: bool = False
 
@@ -66,7 +83,7 @@ def run_watches(config: Config, client: ArxivClient, progress: Progress | None =
     if to_add:
         run.config = _add(config, to_add, run)
         added = {paper_id for paper_id, _, _ in run.added}
-        run.new_candidates = [c for c in run.new_candidates if c[0] not in added]
+        run.new_candidates = [c for c in run.new_candidates if c.id not in added]
     state.prune(run.config)
     state.save(run.config)
     write_candidates(run.config, state)
@@ -93,7 +110,7 @@ def _sort(
             new += earlier is None
         elif earlier is None:
             state.candidates[meta.id] = Candidate.of(meta, watch.name)
-            run.new_candidates.append((meta.id, meta.title, watch.name))
+            run.new_candidates.append(NewCandidate(meta.id, meta.title, watch.name))
             new += 1
         elif earlier.watch == watch.name:  # arXiv may have a new version or a corrected title
             state.candidates[meta.id] = Candidate.of(meta, watch.name)
@@ -105,13 +122,14 @@ def _add(config: Config, to_add: list[tuple[Meta, WatchConfig]], run: WatchRun) 
 
     tables = [paper_table(m.id, project_from_title(m.title, m.id)) for m, _ in to_add]
     updated = append_papers(config, tables)
-    run.added += [(m.id, t["project"], w.name) for (m, w), t in zip(to_add, tables, strict=True)]
+    pairs = zip(to_add, tables, strict=True)
+    run.added += [AddedPaper(m.id, t["project"], w.name) for (m, w), t in pairs]
     return updated
 
 
 def report_lines(
-    new_candidates: list[tuple[str, str, str]],
-    added: list[tuple[str, str, str]],
+    new_candidates: list[NewCandidate],
+    added: list[AddedPaper],
     notes: list[str],
     config: Config,
 ) -> list[str]:
