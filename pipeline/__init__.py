@@ -15,7 +15,8 @@ How a build flows (one way, each stage in its own place):
                                        sections.py (the token budget), tokens.py (the estimate)
         figures --> figures/           find.py (captions, crop boxes), layout.py (a page's text
                                        lines), ink.py (where a page has ink), crop.py (the
-                                       image), cache.py (by PDF hash)
+                                       image), cache.py (by PDF hash), jobs.py (what the workers
+                                       run), keyfig.py (the key figure: chosen, written)
         prompt  --> llm/               summarise.py (prompts/, the OpenAI-client call, the answer),
                                        providers.py (what each provider takes), client.py,
                                        answer.py (reading a reply), context.py (the context

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Config, PaperConfig
 from pipeline.errors import MODEL_UNREACHABLE, PaperError, PdfError, Stage, SummariseError
+from pipeline.figures.keyfig import KeyFigures
 from pipeline.llm import prices
 from pipeline.llm.limiter import AdaptiveLimiter, is_local_endpoint
 from pipeline.llm.session import ModelSession
@@ -66,6 +67,7 @@ class Build:
             config.llm, api_key, self.limiter, self._add_usage, progress.stage
         )
         self._download_slots = threading.Semaphore(DOWNLOADS_AT_ONCE)
+        self.figures = KeyFigures(config, lambda: self.extractor, self._pdf, self.store)
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -91,6 +93,8 @@ class Build:
             return
         self.model.await_preflight(needed=bool(work))
         self._work(work, states)
+        if not self.options.offline:
+            self.figures.apply_pins(selected, {paper.id for paper, _, _ in work})
         if not self.options.only:
             self._drop_removed()
         states = {p.id: self.store.load(p.id) for p in self.config.papers}
@@ -227,14 +231,12 @@ class Build:
             return
         if self.model.unreachable:  # said once for the run; no download for nothing
             raise SummariseError(paper.id, MODEL_UNREACHABLE)
-        pdf = pdf_cache_path(self.config, paper.id, meta.version)
-        if not pdf.is_file():
-            self.progress.update(paper.id, "downloading PDF")
-            with self._download_slots:
-                self.arxiv.download_pdf(meta, pdf, self.config.cache_dir / "tmp")
+        pdf = self._pdf(paper.id, meta)
         pdf_sha = sha256_file(pdf)
         self.progress.update(paper.id, "extracting text")
         text = self._text(paper.id, pdf, pdf_sha)
+        figures = self.figures.found(paper, pdf, pdf_sha)
+        from pipeline.figures.keyfig import listed
         from pipeline.text.sections import select_for_budget
 
         selection = select_for_budget(text, self.model.text_budget(meta))
@@ -244,14 +246,25 @@ class Build:
                 return
             self.progress.update(paper.id, f"asking the model ({selection.tokens} tokens)")
             fit = partial(select_for_budget, text)  # the paper text for a smaller budget
+            captions = listed(figures) if paper.figure is None else []
             answer = self.model.summariser.summarise(
-                meta, selection, self._add_usage, fit, paper.questions, text
+                meta, selection, self._add_usage, fit, paper.questions, text, figures=captions
             )
         new_state = summarised_state(
             state, meta, answer, answer.selection, text, pdf_sha, self.config.llm, self.prompt_sha
         )
+        new_state.figure = self.figures.shown(paper, meta, pdf, figures, answer.key_figure)
         self.store.save(new_state)
         self._outcome(paper.id, "done", f"{reason}; {answer.usage.total} tokens")
+
+    def _pdf(self, paper_id: str, meta: Meta) -> Any:
+        """The cached PDF of this version, downloaded first when it is not there."""
+        pdf = pdf_cache_path(self.config, paper_id, meta.version)
+        if not pdf.is_file():
+            self.progress.update(paper_id, "downloading PDF")
+            with self._download_slots:
+                self.arxiv.download_pdf(meta, pdf, self.config.cache_dir / "tmp")
+        return pdf
 
     def _text(self, paper_id: str, pdf: Any, pdf_sha: str) -> str:
         from pipeline.text.extract import ExtractError

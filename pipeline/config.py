@@ -47,7 +47,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 TOP_KEYS = {"title", "intro", "papers", "watch", "rejected", *DEFAULTS}
 REASONING = ("off", "low", "medium", "high")
-PAPER_KEYS = {"id", "project", "slug", "mark", "notes", "questions"}
+PAPER_KEYS = {"id", "project", "slug", "mark", "notes", "questions", "figure"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ class PaperConfig:
     mark: str = ""
     notes: tuple[str, ...] = ()
     questions: tuple[str, ...] = ()  # the reader's own, answered with quotes from the paper
+    figure: int | bool | None = None  # a pinned figure number, False for none, None: the model's
 
 
 @dataclass(frozen=True)
@@ -350,7 +351,10 @@ def _paper(path: Path, n: int, entry: Any) -> PaperConfig:
         raise ConfigError(f"{where}: notes must be a list of strings")
     mark = _text(path, f"paper {paper_id} mark", entry.get("mark", ""))
     questions = _questions(where, entry.get("questions", []))
-    return PaperConfig(paper_id, version, project, slug, mark, tuple(notes), questions=questions)
+    figure = _figure(where, entry.get("figure"))
+    return PaperConfig(
+        paper_id, version, project, slug, mark, tuple(notes), questions=questions, figure=figure
+    )
 
 
 def _questions(where: str, raw: Any) -> tuple[str, ...]:
@@ -361,6 +365,18 @@ def _questions(where: str, raw: Any) -> tuple[str, ...]:
             'like questions = ["GRPO 是什么？"]'
         )
     return tuple(q.strip() for q in raw)
+
+
+def _figure(where: str, value: Any) -> int | bool | None:
+    """`figure = N` pins the key figure, `figure = false` turns it off."""
+    if value is None or value is False:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 999:
+        return value
+    raise ConfigError(
+        f"{where}: figure must be a figure number (figure = 2) or false for no figure, "
+        f"not {value!r}"
+    )
 
 
 def api_key(config: Config) -> str:

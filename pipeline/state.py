@@ -1,7 +1,8 @@
 """The typed paper state and the one place that reads and writes output/data/{ID}.json.
 
 On disk (schema 2) every field below is present, `null` when unknown, except the `WHEN_SET`
-ones (a paper's questions and answers), written only when set; keys are sorted. Files
+ones (a paper's questions and answers, its key figure), written only when set; keys are sorted.
+Files
 written by 0.1 (schema 1, or no schema) left optional keys out and had no cached or reasoning
 token counts: they load with the defaults and are rewritten in the new layout only when
 something in them changes. Keys this version does not know are kept and written back as they
@@ -26,7 +27,7 @@ STATE_SCHEMA = 2
 OLD_SCHEMAS = (1,)  # migrated on load; a file with no "schema" is a 0.1 file too
 # Optional fields that came after files of this schema were written: stored only when set, so
 # a paper without them keeps a byte-identical file (the reader's questions and their answers).
-WHEN_SET = ("questions_sha256", "answers")
+WHEN_SET = ("questions_sha256", "answers", "figure")
 
 
 class StateFormatError(ValueError):
@@ -178,6 +179,28 @@ class LastError:
     reason: str
 
 
+@dataclass(frozen=True)
+class FigureRef:
+    """The paper's key figure as published: its number in the paper, its caption, the image
+    file under output/figures/, and who chose it ("model" or "config")."""
+
+    number: int
+    caption: str
+    file: str
+    chosen_by: str = "model"
+
+    @classmethod
+    def from_dict(cls, d: Any) -> FigureRef:
+        _want(d, dict, "figure")
+        _want(d.get("number"), int, "figure.number")
+        for key in ("caption", "file", "chosen_by"):
+            _want(d.get(key, "model"), str, f"figure.{key}")
+        try:
+            return cls(**d)
+        except TypeError as exc:
+            raise StateFormatError(f"figure: {exc}") from None
+
+
 @dataclass
 class PaperState:
     """Everything stored about one paper: output/data/{ID}.json."""
@@ -201,6 +224,7 @@ class PaperState:
     detail_file: str | None = None
     detail_sha256: str | None = None  # None with a detail_file: a person's file, always kept
     last_error: LastError | None = None
+    figure: FigureRef | None = None  # on disk only when set: older files load unchanged
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know
 
     @property
@@ -250,6 +274,7 @@ class PaperState:
                     for a in _want(get("answers") or [], list, "answers")
                 ],
                 last_error=LastError(**error) if error else None,
+                figure=FigureRef.from_dict(get("figure")) if get("figure") else None,
                 extra=extra,
             )
         except TypeError as exc:

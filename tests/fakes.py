@@ -284,6 +284,7 @@ def good_answer(title: str) -> dict[str, Any]:
 
 
 Responder = Callable[[dict[str, Any]], tuple[int, Any]]
+FIGURE_RE = re.compile(r"^图 (\d+)：", re.MULTILINE)  # a figure the prompt lists
 CHAT_PATH = "/v1/chat/completions"
 
 
@@ -513,8 +514,13 @@ class FakeLLM(_Server):
 
     @staticmethod
     def default(body: dict[str, Any]) -> tuple[int, Any]:
-        m = TITLE_RE.search(body["messages"][1]["content"])
-        return 200, good_answer(m.group(1) if m else "Paper")
+        """A good answer; when the prompt lists figures, `key_figure` is the last one listed."""
+        prompt = body["messages"][1]["content"]
+        m = TITLE_RE.search(prompt)
+        answer = good_answer(m.group(1) if m else "Paper")
+        if listed := FIGURE_RE.findall(prompt):
+            answer["key_figure"] = int(listed[-1])
+        return 200, answer
 
     def respond(self, body: dict[str, Any], auth: str = "") -> tuple[int, bytes, str]:
         status, payload = (200, {"ok": True}) if is_preflight(body) else self.responder(body)

@@ -136,3 +136,46 @@ def one_column_pdf() -> tuple[bytes, dict[int, Box]]:
     two.para(x, y - 10, chars, "Figure 4 shows " + prose(2))
     fig4 = (sub_a[0], sub_a[1], sub_b[2], sub_b[3])
     return sheets_pdf([one, two]), {1: fig1, 2: fig2, 3: fig3, 4: fig4}
+
+
+def paper_with_figures(title: str, topic: str, figures: int = 2) -> bytes:
+    """A two-page paper like `tests.pdfgen.paper_pdf` with `figures` captioned drawings (0-2):
+    an overview on page 1, results on page 2."""
+    x, chars = 72.0, 95
+    one = Sheet()
+    one.text(x, 720, title[:90], size=14)
+    y = one.para(x, 690, chars, f"Abstract. We present {topic}. " + PROSE)
+    y = one.para(x, y - 12, chars, f"1 Introduction. {topic} addresses an open problem. " + PROSE)
+    if figures >= 1:
+        one.drawing((140.0, y - 200, 470.0, y - 20), ("data", "model"))
+        y = one.para(
+            x, y - 216, chars, f"Figure 1: Overview of {topic}: data flows into the model."
+        )
+    one.para(x, y - 14, chars, f"2 Method. Our method, {topic}, works in three steps. " + PROSE)
+    two = Sheet()
+    y = two.para(x, 720, chars, f"3 Experiments. We evaluate {topic} on benchmarks. " + PROSE * 2)
+    if figures >= 2:
+        two.drawing((140.0, y - 200, 470.0, y - 20), ("baseline", topic[:12]))
+        y = two.para(x, y - 216, chars, f"Figure 2: Results of {topic} against the baseline.")
+    y = two.para(x, y - 14, chars, f"4 Conclusion. {topic} is effective. " + PROSE)
+    two.para(x, y - 14, chars, "References")
+    two.para(x, y - 28, chars, "[1] A. Author. A related paper. 2023.")
+    return sheets_pdf([one, two])
+
+
+# The twelve papers of the reference list (ID, version, date, project, slug, title), each with
+# the number of figures its fake PDF draws: most two, two papers none.
+TWELVE = [
+    ("2401.02954", 1, "2024-01-05", "DeepSeek LLM", "DeepSeekLLM", "DeepSeek LLM: Scaling", 2),
+    ("2401.06066", 1, "2024-01-11", "DeepSeek MoE", "DeepSeekMoE", "DeepSeekMoE: Experts", 2),
+    ("2401.14196", 2, "2024-01-26", "DeepSeek Coder", "DeepSeek-Coder", "DeepSeek-Coder: Code", 0),
+    ("2403.05525", 2, "2024-03-11", "DeepSeek VL", "Deepseek-vl", "DeepSeek-VL: Vision", 2),
+    ("2405.14333", 1, "2024-05-23", "DeepSeek Prover", "DeepSeek-Prover", "DeepSeek-Prover", 1),
+    ("2406.11931", 1, "2024-06-17", "DeepSeek Coder-V2", "DeepSeek-Coder-V2", "Coder-V2: Code", 2),
+    ("2405.04434", 5, "2024-06-19", "DeepSeek V2", "DeepSeek-V2", "DeepSeek-V2: A Strong MoE", 2),
+    ("2408.08152", 1, "2024-08-15", "DeepSeek Prover-V1.5", "DeepSeek-Prover-V1.5", "Prover", 2),
+    ("2412.10302", 1, "2024-12-13", "DeepSeek VL2", "Deepseek-vl2", "DeepSeek-VL2: MoE VL", 0),
+    ("2412.19437", 1, "2024-12-27", "DeepSeek v3", "DeepSeek-V3", "DeepSeek-V3: Report", 2),
+    ("2501.12948", 1, "2025-01-22", "DeepSeek R1", "DeepSeek-R1", "DeepSeek-R1: Reasoning", 2),
+    ("2501.17811", 1, "2025-01-29", "Janus-Pro", "Janus-Pro", "Janus-Pro: Unified", 2),
+]  # fmt: skip

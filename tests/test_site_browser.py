@@ -312,3 +312,61 @@ def test_hostile_answer_is_text_in_the_browser(browser: Any, project: Project) -
     assert abstract.endswith("</div></article></main><javascript:alert(1)> 结尾仍在同一段落。")
     search(browser, "onerror=alert")  # the search still works, over the literal text
     wait_until_visible(browser, ["2402.00001"])
+
+
+# -- key figures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def with_figures(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Twelve papers with figures built against the fake arXiv and model (tests/figgen.py)."""
+    from tests.fakes import FakeArxiv, FakeLLM
+    from tests.test_figures_build import fake_twelve, twelve_config
+
+    folder = tmp_path_factory.mktemp("figures")
+    with pytest.MonkeyPatch.context() as mp, FakeArxiv(fake_twelve()) as arxiv, FakeLLM() as llm:
+        mp.setenv("TEST_LLM_KEY", "sk-test-0123456789abcdef")
+        mp.setenv("SOURCE_DATE_EPOCH", "1767225600")
+        mp.chdir(folder)
+        project = Project(folder, arxiv, llm)
+        project.write_config(twelve_config(arxiv.api_url, llm.base_url))
+        assert project.run("build", "-q") == 0
+        yield project.output
+
+
+def loaded_images(driver: Any) -> list[dict[str, Any]]:
+    """Every image of the page scrolled into view (they load lazily), once each has loaded."""
+    images = driver.find_elements(By.TAG_NAME, "img")
+    for image in images:
+        driver.execute_script("arguments[0].scrollIntoView()", image)
+        WebDriverWait(driver, WAIT).until(
+            lambda d, img=image: d.execute_script("return arguments[0].complete", img)
+        )
+    return driver.execute_script(
+        "return Array.from(document.images).map(i => ({src: i.currentSrc, "
+        "width: i.naturalWidth, alt: i.alt, cls: i.className, lazy: i.loading}))"
+    )
+
+
+def test_index_cards_show_thumbnails_from_the_site(browser: Any, with_figures: Path) -> None:
+    site = with_figures / "site"
+    open_page(browser, site / "index.html")
+    images = loaded_images(browser)
+    assert len(images) == 10  # twelve papers, two without figures
+    assert all(i["cls"] == "thumb" and i["lazy"] == "lazy" for i in images)
+    assert all(i["src"].startswith((site / "figures").as_uri() + "/") for i in images)
+    assert all(i["width"] > 0 for i in images), images  # none broken, the CSP lets them in
+    assert all(i["alt"].startswith("Figure ") for i in images)
+    local = ("file:", "chrome:", "chrome-extension:", "data:", "about:", "blob:")
+    assert [url for url in requested_urls(browser) if not url.startswith(local)] == []
+    screenshot(browser, "index-figures.png")
+
+
+def test_a_paper_page_shows_its_figure_and_caption(browser: Any, with_figures: Path) -> None:
+    open_page(browser, with_figures / "site" / "papers" / "2501.12948.html")
+    (image,) = loaded_images(browser)
+    assert image["src"] == (with_figures / "site" / "figures" / "2501.12948v1-fig2.png").as_uri()
+    assert image["width"] == 1200
+    caption = browser.find_element(By.CSS_SELECTOR, "figure.key-figure figcaption").text
+    assert caption == "Figure 2: Results of DeepSeek-R1 against the baseline."
+    screenshot(browser, "paper-figure.png")

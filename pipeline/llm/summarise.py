@@ -18,6 +18,7 @@ import jinja2
 
 from pipeline.config import LlmConfig
 from pipeline.errors import SummariseError
+from pipeline.figures.keyfig import key_figure
 from pipeline.llm.answer import Reply
 from pipeline.llm.client import ContextExceeded, ModelClient
 from pipeline.llm.context import Context
@@ -100,6 +101,8 @@ class Answer:
     questions: tuple[str, ...] = ()  # the reader's questions, answered in "answers"
     quotes: QuoteIndex | None = None  # the paper text their quotes are looked up in
     answers: list[QuestionAnswer] = field(default_factory=list)  # checked, some maybe flagged
+    figures: list[tuple[int, str]] = field(default_factory=list)  # (number, caption) listed
+    key_figure: int | None = None  # the model's pick among `figures`, None: none or invalid
 
 
 def prompt_estimate(messages: list[dict[str, str]]) -> int:
@@ -132,12 +135,18 @@ class Summariser:
         return self.client.preflight() or Usage()
 
     def messages(
-        self, meta: Meta, selection: Selection, questions: tuple[str, ...] = ()
+        self,
+        meta: Meta,
+        selection: Selection,
+        questions: tuple[str, ...] = (),
+        figures: list[tuple[int, str]] | None = None,
     ) -> list[dict[str, str]]:
         """The system and user messages for one paper, from the prompts/ templates. The system
-        message is the same for every paper (providers cache that prefix); the paper and its
-        questions follow in the user message."""
+        message is the same for every paper (providers cache that prefix); the paper, its
+        questions and its figures' captions (for the model to pick the key one) follow in the
+        user message."""
         user = self.env.get_template("paper.j2").render(
+            figures=[(n, _metadata_line(caption)) for n, caption in figures or []],
             title=_metadata_line(meta.title),
             authors=_metadata_line(", ".join(meta.authors[:20])),
             paper_id=meta.id,
@@ -164,6 +173,7 @@ class Summariser:
         reselect: Reselect | None = None,
         questions: tuple[str, ...] = (),
         paper_text: str | None = None,
+        figures: list[tuple[int, str]] | None = None,
     ) -> Answer:
         """A summary that satisfies the answer contract, or SummariseError naming the paper.
 
@@ -177,6 +187,7 @@ class Summariser:
         if questions:
             answer.questions = questions
             answer.quotes = QuoteIndex(paper_text or selection.text)
+        answer.figures = list(figures or [])
         messages = self._fitted(meta, answer, reselect)
         try:
             content, problems = self._ask(meta.id, messages, answer, on_usage)
@@ -207,6 +218,7 @@ class Summariser:
         answer.summary = normalise_answer(parsed)
         if answer.quotes is not None:
             answer.answers = checked_answers(parsed, answer.questions, answer.quotes)
+        answer.key_figure = key_figure(parsed, [n for n, _ in answer.figures])
         return answer
 
     @staticmethod
@@ -329,7 +341,7 @@ class Summariser:
     def _fitted(self, meta: Meta, answer: Answer, reselect: Reselect | None) -> list[dict]:
         """The messages for `answer.selection`, fitted to the model's context once it is known:
         a lower answer cap, else less paper text (`reselect`), else SummariseError."""
-        messages = self.messages(meta, answer.selection, answer.questions)
+        messages = self.messages(meta, answer.selection, answer.questions, answer.figures)
         prompt = prompt_estimate(messages)
         fitted = self.context.fit(prompt, answer.selection.tokens, answer.cap)
         if fitted is None or (fitted[0] is not None and reselect is None):
@@ -344,7 +356,7 @@ class Summariser:
                 budget,
             )
             answer.selection = reselect(budget)  # type: ignore[misc]
-            messages = self.messages(meta, answer.selection, answer.questions)
+            messages = self.messages(meta, answer.selection, answer.questions, answer.figures)
         answer.ceiling = self.context.ceiling(prompt_estimate(messages))
         return messages
 

@@ -1,6 +1,7 @@
 """output/feed.xml: an Atom feed (RFC 4287) of the summaries, newest first, deterministic.
 
-One entry per summarised paper: its Chinese abstract as content, its three bullets as summary,
+One entry per summarised paper: its Chinese abstract as content (HTML with the key figure's image
+and caption when it has one), its three bullets as summary,
 `updated` = when its summary was generated (an imported summary: the date of the arXiv version
 it describes), so an entry changes only when its summary does. The feed's own `updated` is the
 newest entry's. Links are absolute site links when `[site] base_url` is set, else arXiv links.
@@ -8,6 +9,7 @@ newest entry's. Links are absolute site links when `[site] base_url` is set, els
 
 from __future__ import annotations
 
+import html
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
@@ -51,7 +53,22 @@ def _add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return element
 
 
-def _entry(feed: ET.Element, row: Row, updated: str, base_url: str) -> None:
+def _content(entry: ET.Element, row: Row, images: str) -> None:
+    """The abstract as text; with a key figure, HTML: the abstract, the image, its caption."""
+    figure = row.figure
+    if figure is None:
+        _add(entry, "content", _clean(row.abstract), type="text")
+        return
+    src = html.escape(f"{images}figures/{figure.file}")
+    body = (
+        f"<p>{html.escape(_clean(row.abstract))}</p>"
+        f'<p><img src="{src}" alt="{html.escape(_clean(figure.alt))}"></p>'
+        f"<p>{html.escape(_clean(figure.caption))}</p>"
+    )
+    _add(entry, "content", body, type="html")
+
+
+def _entry(feed: ET.Element, row: Row, updated: str, base_url: str, images: str) -> None:
     arxiv = arxiv_abs(row.id)
     entry = _add(feed, "entry")
     _add(entry, "id", arxiv)
@@ -74,12 +91,15 @@ def _entry(feed: ET.Element, row: Row, updated: str, base_url: str) -> None:
         _add(entry, "published", f"{day}T00:00:00Z")
     bullets = "\n".join(_clean(f"{b.heading}：{b.text}") for b in row.bullets)
     _add(entry, "summary", bullets, type="text")
-    _add(entry, "content", _clean(row.abstract), type="text")
+    _content(entry, row, images)
 
 
-def feed_xml(config: Config, rows: list[Row]) -> str:
-    """The Atom document for every paper with a summary, newest summary first."""
+def feed_xml(config: Config, rows: list[Row], site_prefix: str = "") -> str:
+    """The Atom document for every paper with a summary, newest summary first. Figure images
+    are linked under the site's base URL when it is set, else relative to the feed's own place
+    (`site_prefix`: the site folder as seen from there, "" for the site's copy)."""
     base = config.site.base_url
+    images = f"{base}/" if base else site_prefix
     dated = [(_timestamp(row), row) for row in rows if not row.no_summary]
     dated.sort(key=lambda pair: (pair[0], -pair[1].number), reverse=True)
     ET.register_namespace("", ATOM)
@@ -99,6 +119,6 @@ def feed_xml(config: Config, rows: list[Row]) -> str:
     _add(_add(feed, "author"), "name", _clean(config.title) or "Paper Reading")
     _add(feed, "generator", "paper-reading pipeline")
     for updated, row in dated:
-        _entry(feed, row, updated, base)
+        _entry(feed, row, updated, base, images)
     ET.indent(feed)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"

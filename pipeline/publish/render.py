@@ -10,8 +10,8 @@ import jinja2
 from pipeline.config import Config, PaperConfig
 from pipeline.console import one_line
 from pipeline.names import arxiv_abs, detail_name
-from pipeline.publish import mdsafe, site
-from pipeline.publish.row import Row, pending_row, summary_row
+from pipeline.publish import figures, mdsafe, site
+from pipeline.publish.row import FigureView, Row, pending_row, summary_row
 from pipeline.state import Meta, PaperState, StateStore
 from pipeline.store import sha256_bytes, sha256_file, write_if_changed
 
@@ -96,9 +96,10 @@ class Renderer:
                 why = no_summary_text(state, failed or {}, paper.id)
                 rows.append(pending_row(number, paper, meta, why))
                 continue
-            rel = self._detail(number, paper, state, report)
+            figure = figures.shown(self.config.output_dir, paper, state)
+            rel = self._detail(number, paper, state, report, figure)
             row = summary_row(number, paper, state, rel)
-            rows.append(replace(row, hand_edited=rel in report.kept))
+            rows.append(replace(row, hand_edited=rel in report.kept, figure=figure))
         readme = self.env.get_template("readme.md.j2").render(
             title=self.config.title,
             intro=self.config.intro,
@@ -111,10 +112,16 @@ class Renderer:
         published = site.publish(self.config, rows, self.tmp_dir)  # the same rows: site and feed
         report.written += published.written
         report.removed += published.removed
+        report.removed += figures.sweep(self.config.output_dir, rows)
         return report
 
     def _detail(
-        self, number: int, paper: PaperConfig, state: PaperState, report: RenderReport
+        self,
+        number: int,
+        paper: PaperConfig,
+        state: PaperState,
+        report: RenderReport,
+        figure: FigureView | None = None,
     ) -> str:
         """Write one detail file; return the path the README links to."""
         out = self.config.output_dir
@@ -128,7 +135,7 @@ class Renderer:
             if kept:
                 report.kept.append(kept)
                 return kept
-        row = summary_row(number, paper, state, rel)
+        row = replace(summary_row(number, paper, state, rel), figure=figure)
         text = self.env.get_template("detail.md.j2").render(p=row)
         if write_if_changed(out / rel, text, self.tmp_dir):
             report.written.append(rel)

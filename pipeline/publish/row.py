@@ -12,6 +12,15 @@ FLAG_MARK = "❓"  # a summary that uses terms the paper does not, or an answer 
 
 
 @dataclass(frozen=True)
+class FigureView:
+    """The key figure as shown: its image file (under figures/), caption and alt text."""
+
+    file: str
+    caption: str
+    alt: str
+
+
+@dataclass(frozen=True)
 class Row:
     """One listed paper, summarised or not (then `no_summary` says why)."""
 
@@ -41,6 +50,7 @@ class Row:
     generated_at: str = ""
     pdf_sha256: str = ""
     prompt_sha256: str = ""
+    figure: FigureView | None = None  # the key figure, when the paper shows one
 
 
 def pending_row(number: int, paper: PaperConfig, meta: Meta | None, why: str) -> Row:

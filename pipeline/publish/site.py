@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from pipeline.config import Config
 from pipeline.names import arxiv_abs
-from pipeline.publish import feed, mdhtml
+from pipeline.publish import feed, figures, mdhtml
 from pipeline.publish.mdsafe import plain
 from pipeline.publish.row import FLAG_MARK, Row
 from pipeline.store import write_if_changed
@@ -79,6 +79,7 @@ def _card(row: Row) -> dict[str, Any]:
         "notes": row.notes,
         "arxiv": arxiv_abs(row.id),
         "page": "" if row.no_summary else page_path(row.id),
+        "figure": row.figure,
     }
 
 
@@ -131,9 +132,9 @@ def site_files(config: Config, rows: list[Row]) -> dict[str, str]:
     for row in rows:
         if not row.no_summary:
             files[f"{SITE_DIR}/{page_path(row.id)}"] = paper_html(config, row, env)
-    atom = feed.feed_xml(config, rows)
-    files["feed.xml"] = atom
-    files[f"{SITE_DIR}/feed.xml"] = atom  # served next to the site, where readers find it
+    files["feed.xml"] = feed.feed_xml(config, rows, f"{SITE_DIR}/")
+    # served next to the site, where readers find it (its image links relative to it)
+    files[f"{SITE_DIR}/feed.xml"] = feed.feed_xml(config, rows)
     return files
 
 
@@ -148,6 +149,9 @@ def publish(config: Config, rows: list[Row], tmp_dir: Path | None) -> Published:
     for rel, text in files.items():
         if write_if_changed(out / rel, text, tmp_dir):
             done.written.append(rel)
+    written, removed = figures.copy_to_site(out, SITE_DIR, rows, tmp_dir)
+    done.written += written
+    done.removed += removed
     pages = out / SITE_DIR / PAGES_DIR
     for path in sorted(pages.glob("*.html")) if pages.is_dir() else []:
         rel = f"{SITE_DIR}/{PAGES_DIR}/{path.name}"

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from pipeline.store import atomic_write
 from pipeline.text.extract import ExtractError, extract_clean
@@ -40,8 +41,8 @@ def extraction_cost(path: Path) -> float:
 
 
 def _serve(conn: Connection) -> None:
-    """Worker process body: for each (target, path) received, send back ("ok", text) or
-    ("error", message); stop when the pipe closes."""
+    """Worker process body: for each (target, path, *args) received, send back
+    ("ok", target(path, *args)) or ("error", message); stop when the pipe closes."""
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings would go to stderr
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     import pypdf  # noqa: F401 - imported before "ready", so a document's turn starts the work
@@ -52,12 +53,12 @@ def _serve(conn: Connection) -> None:
         return
     while True:
         try:
-            target, path = conn.recv()
+            target, path, *args = conn.recv()
             conn.send(("started", ""))  # the parent's time limit counts from here
         except (EOFError, OSError):
             return
         try:
-            result = ("ok", target(Path(path)))
+            result = ("ok", target(Path(path), *args))
         except ExtractError as exc:
             result = ("error", str(exc))
         except BaseException as exc:  # reported to the parent, never raised here
@@ -136,7 +137,7 @@ class Extractor:
             cached = self._read_cache(cache)
             if cached is not None:
                 return cached
-            text = self._run(Path(pdf_path))
+            text = self._run(Path(pdf_path), self._target, ())
             try:
                 atomic_write(cache, text)
             except OSError as exc:
@@ -182,12 +183,18 @@ class Extractor:
             self._starting -= 1
             self._turns.notify_all()
 
-    def _run(self, path: Path) -> str:
+    def run(self, target: Callable[..., Any], pdf_path: Path, *args: Any) -> Any:
+        """`target(pdf_path, *args)` in a worker process, with the same turns and time limit as
+        an extraction (target: a picklable module-level function); ExtractError when it raises
+        or runs over the limit. Not cached: the caller caches what it needs."""
+        return self._run(Path(pdf_path), target, args)
+
+    def _run(self, path: Path, target: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         self._acquire(path)
         try:
             worker = self._take(path)
             try:
-                self._send(worker, path)
+                self._send(worker, path, target, args)
                 status, payload = self._receive(worker, path)
             except BaseException:  # timed out, died, or interrupted: this worker is done for
                 self._reap(worker)
@@ -260,16 +267,18 @@ class Extractor:
                 return
         self._reap(worker)
 
-    def _send(self, worker: _Worker, path: Path) -> None:
+    def _send(
+        self, worker: _Worker, path: Path, target: Callable[..., Any], args: tuple[Any, ...]
+    ) -> None:
         try:
-            worker.conn.send((self._target, str(path)))
+            worker.conn.send((target, str(path), *args))
         except OSError as exc:  # the worker is gone (killed from outside while idle)
             worker.process.join(5)
             raise ExtractError(
                 f"{path}: extraction process died (exit code {worker.process.exitcode})"
             ) from exc
 
-    def _receive(self, worker: _Worker, path: Path) -> tuple[str, str]:
+    def _receive(self, worker: _Worker, path: Path) -> tuple[str, Any]:
         """The worker's answer; the time limit counts from when it starts the document, so a
         busy machine that is slow to start a worker process does not time a document out."""
         try:
