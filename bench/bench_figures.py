@@ -1,17 +1,23 @@
 """Figure benchmark: per fixture paper, the time to find its captioned figures and to render each
-crop, and the crops' sizes.
+crop, and the crops' sizes; then a cold build of twelve papers with figures on and off.
 
-    python bench/bench_figures.py [--out FOLDER] [--repeat 3]
+    python bench/bench_figures.py [--out FOLDER] [--repeat 3] [--latency 1.0] [--no-build]
 
-Runs in this process on the six real PDFs of ../shared/fixtures/pdfs. With --out, writes every
-crop there (PNG or WebP, as the build would) so they can be looked at.
+The first part runs in this process on the six real PDFs of ../shared/fixtures/pdfs (with --out,
+every crop is written there, PNG or WebP as the build would, to be looked at). The second starts
+a fake arXiv serving the twelve reference papers as drawn PDFs with figures (tests/figgen.py)
+and a fake model that sleeps `latency` seconds per answer, and times `python -m pipeline build`
+(a subprocess, fresh .cache each time) with figures on, then with `figure = false` on every paper.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -53,10 +59,41 @@ def bench_paper(path: Path, repeat: int, out: Path | None) -> None:
     )
 
 
+def cold_build(figures: bool, latency: float) -> tuple[float, int]:
+    """Wall seconds of one cold build of the twelve, and the images it wrote."""
+    from tests.conftest import config_text
+    from tests.fakes import FakeArxiv, FakeLLM, FakePaper
+    from tests.figgen import TWELVE, paper_with_figures
+
+    papers = [
+        FakePaper(pid, v, title, date, paper_with_figures(title, title.split(":")[0], n))
+        for pid, v, date, _, _, title, n in TWELVE
+    ]
+    listed = [(pid, v, t, d, project, slug) for pid, v, d, project, slug, t, _ in TWELVE]
+    with FakeArxiv(papers) as arxiv, FakeLLM(latency=latency) as llm:
+        with tempfile.TemporaryDirectory() as folder:
+            text = config_text(arxiv.api_url, llm.base_url, listed)
+            if not figures:
+                text = text.replace('slug = "', 'figure = false\nslug = "')
+            (Path(folder) / "config.toml").write_text(text, encoding="utf-8")
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "TEST_LLM_KEY": "sk-bench-0123456789"}
+            started = time.monotonic()
+            done = subprocess.run(
+                [sys.executable, "-m", "pipeline", "build", "-q"], cwd=folder, env=env
+            )
+            wall = time.monotonic() - started
+            if done.returncode != 0:
+                sys.exit(f"build failed with exit code {done.returncode}")
+            images = Path(folder) / "output" / "figures"
+            return wall, len(list(images.iterdir())) if images.is_dir() else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, help="write the crops to this folder")
     parser.add_argument("--repeat", type=int, default=3, help="find runs per paper (median)")
+    parser.add_argument("--latency", type=float, default=1.0, help="fake model seconds/answer")
+    parser.add_argument("--no-build", action="store_true", help="skip the cold builds")
     args = parser.parse_args()
     if not FIXTURE_PDFS.is_dir():
         sys.exit(f"fixture PDFs not found at {FIXTURE_PDFS}")
@@ -64,6 +101,12 @@ def main() -> None:
         args.out.mkdir(parents=True, exist_ok=True)
     for path in sorted(FIXTURE_PDFS.glob("*.pdf")):
         bench_paper(path, args.repeat, args.out)
+    if args.no_build:
+        return
+    for figures in (True, False, True, False):
+        wall, images = cold_build(figures, args.latency)
+        state = "on " if figures else "off"
+        print(f"cold build of twelve, figures {state}: {wall:5.2f} s wall, {images} images")
 
 
 if __name__ == "__main__":
