@@ -34,7 +34,8 @@ How a build flows (one way, each stage in its own place):
                                        render.py (README, detail files), mdsafe.py (markdown
                                        escaping), templates/; site.py + feed.py (output/site/,
                                        output/feed.xml) from the same rows the README gets,
-                                       mdhtml.py (hand-edited files as safe HTML)
+                                       mdhtml.py (hand-edited files as safe HTML), figures.py
+                                       (the key figure shown, site copies, old images swept)
         report  --> report/            model.py (options, outcomes, totals), console.py (the
                                        closing summary, cost), job_summary.py (CI markdown)
 
