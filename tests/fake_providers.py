@@ -261,10 +261,18 @@ class OllamaFake(ProviderFake):
 
     KEEP_HEAD = 4
 
-    def __init__(self, model: str = "qwen3:8b", num_ctx: int = 4096) -> None:
+    def __init__(self, model: str = "qwen3:8b", num_ctx: int = 4096, modelfile: bool = False):
         super().__init__(model=model)
         self.num_ctx = num_ctx
+        self.modelfile = modelfile  # num_ctx set in the Modelfile: /api/show lists it
         self.truncated = 0  # prompts cut to the context
+
+    def side_route(self, method: str, path: str, body: dict[str, Any]) -> Any | None:
+        """POST /api/show: the model's parameters (num_ctx only when a Modelfile sets it)."""
+        if (method, path) != ("POST", "/api/show") or body.get("model") not in self.models:
+            return None
+        parameters = f"num_ctx                        {self.num_ctx}" if self.modelfile else ""
+        return {"parameters": parameters, "model_info": {"qwen3.context_length": 40960}}
 
     def respond(self, body: dict[str, Any], auth: str = "") -> tuple[int, bytes, str]:
         model = body.get("model")
@@ -314,6 +322,14 @@ class VllmFake(ProviderFake):
         super().__init__(model=model)
         self.max_model_len = max_model_len
 
+    def side_route(self, method: str, path: str, body: dict[str, Any]) -> Any | None:
+        """GET /v1/models: the served model and its max_model_len."""
+        if (method, path) != ("GET", "/v1/models"):
+            return None
+        model = next(iter(self.models or {"model"}))
+        entry = {"id": model, "object": "model", "max_model_len": self.max_model_len}
+        return {"object": "list", "data": [entry]}
+
     def respond(self, body: dict[str, Any], auth: str = "") -> tuple[int, bytes, str]:
         model = body.get("model")
         if self.models and model not in self.models:
@@ -353,6 +369,12 @@ class LlamaCppFake(ProviderFake):
     def __init__(self, n_ctx: int = 4096) -> None:
         super().__init__()
         self.n_ctx = n_ctx
+
+    def side_route(self, method: str, path: str, body: dict[str, Any]) -> Any | None:
+        """GET /props: the server's settings, n_ctx among them."""
+        if (method, path) != ("GET", "/props"):
+            return None
+        return {"default_generation_settings": {"n_ctx": self.n_ctx}, "total_slots": 1}
 
     def respond(self, body: dict[str, Any], auth: str = "") -> tuple[int, bytes, str]:
         prompt = prompt_tokens(body)

@@ -323,9 +323,8 @@ class _LlmHandler(_Handler):
         length = int(self.headers.get("Content-Length", "0"))
         body = json.loads(self.rfile.read(length) or b"{}")
         owner: FakeLLM = self.owner
-        if urlsplit(self.path).path != CHAT_PATH:  # a wrong base_url
-            owner.record_stray(self.path)
-            self.send(404, b"404 page not found", "text/plain")
+        if urlsplit(self.path).path != CHAT_PATH:  # a wrong base_url, or a server's own route
+            self.side("POST", body)
             return
         auth = self.headers.get("Authorization", "")
         if is_preflight(body):
@@ -345,6 +344,18 @@ class _LlmHandler(_Handler):
                 owner.give_slot()
         finally:
             owner.leave(body)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.side("GET", {})
+
+    def side(self, method: str, body: dict[str, Any]) -> None:
+        """A route beside chat completions (a server's model info), else 404 (a stray path)."""
+        answer = self.owner.side_route(method, urlsplit(self.path).path, body)
+        if answer is None:
+            self.owner.record_stray(self.path)
+            self.send(404, b"404 page not found", "text/plain")
+            return
+        self.send(200, json.dumps(answer).encode(), "application/json")
 
     def client_gone(self) -> bool:
         """The client hung up (its timeout): the socket reads as closed."""
@@ -427,6 +438,11 @@ class FakeLLM(_Server):
                 sum(u["prompt_tokens"] for u in self.usages),
                 sum(u["completion_tokens"] for u in self.usages),
             )
+
+    def side_route(self, method: str, path: str, body: dict[str, Any]) -> Any | None:
+        """The JSON answer to a request beside /v1/chat/completions; None: 404. A generic
+        endpoint has none (local servers' fakes tell their context here)."""
+        return None
 
     def record_preflight(self, body: dict[str, Any], auth: str) -> None:
         with self.lock:

@@ -76,14 +76,14 @@ def test_doctor_finds_a_context_that_cuts_our_prompt(
     assert project.arxiv.pdf_calls == []
 
 
-def test_doctor_reads_a_too_small_vllm_context_as_a_400(
+def test_doctor_reads_a_too_small_vllm_context_from_its_models_list(
     use: Use, capsys: pytest.CaptureFixture[str]
 ) -> None:
     project = use(VllmFake(max_model_len=8192), "Qwen/Qwen3-8B", 'provider = "vllm"')
     code, lines = doctor(project, capsys)
     assert code == 2
     (problem,) = problems(lines)
-    assert "exceeds the context of 8192 tokens" in problem
+    assert "context 8192 tokens (vLLM max_model_len) cannot hold a ~" in problem
     assert "--max-model-len" in problem
 
 

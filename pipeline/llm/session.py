@@ -90,6 +90,7 @@ class ModelSession:
                 if self._window is not None:
                     size, source = self._window.tokens, self._window.source
                     logger.info("model context window: %d tokens (%s)", size, source)
+                    self.summariser.context.learn(size, None, 0)  # caps fitted before sending
             return self._window
 
     def text_budget(self, meta: Meta) -> int | None:

@@ -9,9 +9,10 @@ Where the window comes from, first found wins:
    (llm/context.py); Ollama, which cuts a long prompt silently instead, is caught by the
    summariser's check of `usage.prompt_tokens`.
 
-The paper text may then fill the window less the answer cap, the prompt's own tokens and the
-estimate's margin (`text_budget`): all of it when it fits, else the section priority of
-text/sections.py cuts it to fit.
+The paper text may then fill the window less the answer cap (a third of a small window), the
+prompt's own tokens and the estimate's margin (`text_budget`): all of it when it fits, else the
+section priority of text/sections.py cuts it to fit. The run's `Context` learns the window too,
+so a request's answer cap is lowered to what the window leaves before it is sent.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 import httpx
 
 from pipeline.config import LlmConfig
-from pipeline.llm.context import MARGIN
+from pipeline.llm.context import ANSWER_ROOM, MARGIN
 from pipeline.llm.prices import database_version, lookup
 from pipeline.llm.providers import PROFILES
 
@@ -53,17 +54,25 @@ def find_window(cfg: LlmConfig, provider: str, key: str) -> Window | None:
     return database_window(cfg, provider) or told_context(cfg, provider, key)
 
 
+def answer_room(window: int, cap: int) -> int:
+    """The answer's share of the window: the cap, or in a small window a third of it (at least
+    ANSWER_ROOM tokens; the requests' cap is lowered to fit, llm/context.py)."""
+    return min(cap, max(ANSWER_ROOM, window // 3))
+
+
 def text_budget(window: int, cap: int, prompt_tokens: int) -> int:
-    """Tokens of paper text a prompt may carry: the window less the answer cap, our estimate's
-    margin and `prompt_tokens`, the prompt around the paper text (system part, title, questions)."""
-    return int((window - cap) / MARGIN) - prompt_tokens - OMITTED_ROOM
+    """Tokens of paper text a prompt may carry: the window less the answer's room, our
+    estimate's margin and `prompt_tokens`, the prompt around the paper text (system part,
+    title, questions)."""
+    room = answer_room(window, cap)
+    return int((window - room) / MARGIN) - prompt_tokens - OMITTED_ROOM
 
 
 def budget_advice(cfg: LlmConfig) -> str:
     """How to send less paper text: "lower llm.max_input_tokens (now 12000)", or with "auto"
     give it a number."""
     if cfg.max_input_tokens == "auto":
-        return 'set llm.max_input_tokens (now "auto") to the tokens that fit'
+        return "set llm.max_input_tokens to a number"
     return f"lower llm.max_input_tokens (now {cfg.max_input_tokens})"
 
 
