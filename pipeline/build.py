@@ -278,17 +278,14 @@ class Build:
         """Count one model answer's tokens in the run totals (failed papers' answers too), and
         its cost at the prices in force now."""
         with self._lock:
-            self.report.prompt_tokens += usage.prompt_tokens
-            self.report.completion_tokens += usage.completion_tokens
-            self.report.cached_prompt_tokens += usage.cached_prompt_tokens
-            self.report.reasoning_tokens += usage.reasoning_tokens
+            self.report.usage += usage
         self.report.cost.add(self.model.prices.price(usage, prices.clock()))
 
     def _deferred(self, paper_id: str) -> bool:
         """Once the run has used llm.max_run_tokens, defer this paper to the next build."""
         cap = self.config.llm.max_run_tokens
         with self._lock:
-            used = self.report.prompt_tokens + self.report.completion_tokens
+            used = self.report.usage.total
         if cap is None or used < cap:
             return False
         reason = f"llm.max_run_tokens = {cap} reached ({used} tokens used in this run)"

@@ -14,6 +14,7 @@ import pytest
 from pipeline.config import load_config
 from pipeline.report.job_summary import render_summary
 from pipeline.report.model import BuildReport, Outcome
+from pipeline.state import Usage
 from tests.conftest import Project, config_text
 from tests.fakes import Fault, good_answer
 from tests.faultkit import LLM, MOE, TITLE, V2, seed_text_cache, title_of
@@ -89,8 +90,7 @@ def test_summary_lists_watch_candidates_and_escapes_untrusted_text(project: Proj
         ],
         watch_notes=["watch 'DeepSeek-AI' found nothing for 30 days"],
         papers_added=[("2502.00002", "NSA *fast*", "MoE")],
-        prompt_tokens=1000,
-        completion_tokens=300,
+        usage=Usage(prompt_tokens=1000, completion_tokens=300),
     )
     text = render_summary(report, config, flagged=[])
     lines = text.splitlines()

@@ -59,10 +59,11 @@ def cost_text(report: BuildReport, config: Config) -> str:
 
 def tokens_text(report: BuildReport) -> str:
     """ "N prompt (C cached) + M completion (R reasoning) tokens": the parts only when nonzero."""
-    cached = f" ({report.cached_prompt_tokens} cached)" if report.cached_prompt_tokens else ""
-    reasoning = f" ({report.reasoning_tokens} reasoning)" if report.reasoning_tokens else ""
+    usage = report.usage
+    cached = f" ({usage.cached_prompt_tokens} cached)" if usage.cached_prompt_tokens else ""
+    reasoning = f" ({usage.reasoning_tokens} reasoning)" if usage.reasoning_tokens else ""
     return (
-        f"{report.prompt_tokens} prompt{cached} + {report.completion_tokens} completion"
+        f"{usage.prompt_tokens} prompt{cached} + {usage.completion_tokens} completion"
         f"{reasoning} tokens"
     )
 

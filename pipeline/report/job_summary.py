@@ -12,7 +12,6 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 from pipeline.config import Config
 from pipeline.publish.mdsafe import inline
@@ -131,14 +130,14 @@ def _watch(report: BuildReport) -> Iterator[str]:
 
 
 def _tokens(report: BuildReport, config: Config) -> Iterator[str]:
-    cached: Any = getattr(report, "cached_prompt_tokens", 0)  # counted where the client can
+    usage = report.usage
     words = cost_words(report, config) or CostWords("–", "–")
     yield "### Tokens"
     yield ""
     yield "| prompt | cached prompt | completion | cost | prices | requests at peak |"
     yield "|---:|---:|---:|---:|---|---:|"
     peak = words.peak.removesuffix(" at peak") or "–"
-    numbers = f"{report.prompt_tokens} | {cached} | {report.completion_tokens}"
+    numbers = f"{usage.prompt_tokens} | {usage.cached_prompt_tokens} | {usage.completion_tokens}"
     yield f"| {numbers} | {words.money} | {inline(words.source)} | {peak} |"
 
 

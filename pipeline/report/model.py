@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from pipeline.errors import RunError
 from pipeline.llm.prices import RunCost
 from pipeline.publish.render import RenderReport
+from pipeline.state import Usage
 
 if TYPE_CHECKING:  # what the watches found: only named here
     from pipeline.watch.run import AddedPaper, NewCandidate
@@ -45,10 +46,7 @@ class BuildReport:
 
     outcomes: list[Outcome] = field(default_factory=list)
     render: RenderReport = field(default_factory=RenderReport)
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_prompt_tokens: int = 0  # part of prompt_tokens
-    reasoning_tokens: int = 0  # part of completion_tokens
+    usage: Usage = field(default_factory=Usage)  # every model answer's tokens, failed papers' too
     cost: RunCost = field(default_factory=RunCost)  # each request priced when it was answered
     api_requests: int = 0
     pdf_requests: int = 0
