@@ -5,15 +5,17 @@ crop, and the crops' sizes; then a cold build of twelve papers with figures on a
 
 The first part runs in this process on the six real PDFs of ../shared/fixtures/pdfs (with --out,
 every crop is written there, PNG or WebP as the build would, to be looked at). The second starts
-a fake arXiv serving the twelve reference papers as drawn PDFs with figures (tests/figgen.py)
-and a fake model that sleeps `latency` seconds per answer, and times `python -m pipeline build`
-(a subprocess, fresh .cache each time) with figures on, then with `figure = false` on every paper.
+a fake arXiv serving the twelve reference papers (the six real fixture PDFs, drawn PDFs with
+figures for the other six: tests/figgen.py) and a fake model that sleeps `latency` seconds per
+answer, and times `python -m pipeline build` (a subprocess, fresh .cache each time) with figures
+on, then with `figure = false` on every paper.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -59,14 +61,19 @@ def bench_paper(path: Path, repeat: int, out: Path | None) -> None:
     )
 
 
-def cold_build(figures: bool, latency: float) -> tuple[float, int]:
-    """Wall seconds of one cold build of the twelve, and the images it wrote."""
+def cold_build(figures: bool, latency: float) -> tuple[float, float, int]:
+    """Wall and CPU seconds (the build and its workers) of one cold build of the twelve, and
+    the images it wrote."""
     from tests.conftest import config_text
     from tests.fakes import FakeArxiv, FakeLLM, FakePaper
     from tests.figgen import TWELVE, paper_with_figures
 
+    def pdf(pid: str, title: str, n: int) -> bytes:
+        real = FIXTURE_PDFS / f"{pid}.pdf"  # six of the twelve are the real papers
+        return real.read_bytes() if real.is_file() else paper_with_figures(title, title, n)
+
     papers = [
-        FakePaper(pid, v, title, date, paper_with_figures(title, title.split(":")[0], n))
+        FakePaper(pid, v, title, date, pdf(pid, title.split(":")[0], n))
         for pid, v, date, _, _, title, n in TWELVE
     ]
     listed = [(pid, v, t, d, project, slug) for pid, v, d, project, slug, t, _ in TWELVE]
@@ -77,15 +84,21 @@ def cold_build(figures: bool, latency: float) -> tuple[float, int]:
                 text = text.replace('slug = "', 'figure = false\nslug = "')
             (Path(folder) / "config.toml").write_text(text, encoding="utf-8")
             env = {**os.environ, "PYTHONPATH": str(ROOT), "TEST_LLM_KEY": "sk-bench-0123456789"}
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.monotonic()
             done = subprocess.run(
-                [sys.executable, "-m", "pipeline", "build", "-q"], cwd=folder, env=env
+                [sys.executable, "-m", "pipeline", "build", "-q"],
+                cwd=folder,
+                env=env,
+                stderr=subprocess.DEVNULL,
             )
             wall = time.monotonic() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
             if done.returncode != 0:
                 sys.exit(f"build failed with exit code {done.returncode}")
             images = Path(folder) / "output" / "figures"
-            return wall, len(list(images.iterdir())) if images.is_dir() else 0
+            return wall, cpu, len(list(images.iterdir())) if images.is_dir() else 0
 
 
 def main() -> None:
@@ -94,6 +107,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="find runs per paper (median)")
     parser.add_argument("--latency", type=float, default=1.0, help="fake model seconds/answer")
     parser.add_argument("--no-build", action="store_true", help="skip the cold builds")
+    parser.add_argument("--pairs", type=int, default=2, help="cold builds on, then off, N times")
     args = parser.parse_args()
     if not FIXTURE_PDFS.is_dir():
         sys.exit(f"fixture PDFs not found at {FIXTURE_PDFS}")
@@ -103,10 +117,13 @@ def main() -> None:
         bench_paper(path, args.repeat, args.out)
     if args.no_build:
         return
-    for figures in (True, False, True, False):
-        wall, images = cold_build(figures, args.latency)
+    for figures in (True, False) * args.pairs:
+        wall, cpu, images = cold_build(figures, args.latency)
         state = "on " if figures else "off"
-        print(f"cold build of twelve, figures {state}: {wall:5.2f} s wall, {images} images")
+        print(
+            f"cold build of twelve, figures {state}: {wall:5.2f} s wall, {cpu:5.2f} s CPU, "
+            f"{images} images"
+        )
 
 
 if __name__ == "__main__":

@@ -121,7 +121,7 @@ def test_crops_are_deterministic_small_and_about_1200_px_wide() -> None:
     assert first == second
     data, extension = first
     assert extension == "png" and len(data) < MAX_BYTES
-    assert int.from_bytes(data[16:20], "big") == WIDTH  # the PNG header's width
+    assert abs(int.from_bytes(data[16:20], "big") - WIDTH) <= 2  # the PNG header's width
 
 
 def test_a_photograph_heavy_figure_stays_under_the_size_limit() -> None:

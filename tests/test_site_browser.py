@@ -366,7 +366,7 @@ def test_a_paper_page_shows_its_figure_and_caption(browser: Any, with_figures: P
     open_page(browser, with_figures / "site" / "papers" / "2501.12948.html")
     (image,) = loaded_images(browser)
     assert image["src"] == (with_figures / "site" / "figures" / "2501.12948v1-fig2.png").as_uri()
-    assert image["width"] == 1200
+    assert abs(image["width"] - 1200) <= 2
     caption = browser.find_element(By.CSS_SELECTOR, "figure.key-figure figcaption").text
     assert caption == "Figure 2: Results of DeepSeek-R1 against the baseline."
     screenshot(browser, "paper-figure.png")

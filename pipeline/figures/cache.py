@@ -1,8 +1,9 @@
 """The figure cache, by PDF hash like the extracted text: `{sha256}.figures.json` (the figures
-found) and `{sha256}-fig{K}.png|webp` (a rendered crop) in the cache folder.
+found) and `{sha256}-fig{K}-v{FINDER_VERSION}.png|webp` (a rendered crop) in the cache folder.
 
-The JSON records `FINDER_VERSION`: a cache written by another version of the finder is found
-again rather than trusted. The cache is safe to delete.
+The JSON records `FINDER_VERSION`, the image names carry it: a cache written by another version
+of the finder or the crop settings is made again rather than trusted (bump it when either
+changes what they produce). The cache is safe to delete.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pipeline.store import atomic_write
 
 log = logging.getLogger(__name__)
 
-FINDER_VERSION = 1
+FINDER_VERSION = 2
 EXTENSIONS = ("png", "webp")
 
 
@@ -64,7 +65,7 @@ def write_figures(cache_dir: Path, pdf_sha256: str, figures: list[Figure]) -> No
 
 
 def image_path(cache_dir: Path, pdf_sha256: str, number: int, extension: str) -> Path:
-    return cache_dir / f"{pdf_sha256}-fig{number}.{extension}"
+    return cache_dir / f"{pdf_sha256}-fig{number}-v{FINDER_VERSION}.{extension}"
 
 
 def read_image(cache_dir: Path, pdf_sha256: str, number: int) -> tuple[bytes, str] | None:

@@ -3,7 +3,8 @@
 PDFium renders only the crop (no full page at high resolution). The image is a 256-colour PNG
 (fast octree palette, no dithering: flat colours and anti-aliased lines stay crisp; zlib level 9);
 when that is over the size limit (photographs), a lossy WebP (quality 80) is tried and the smaller
-taken; when both are over, the width steps down. Same PDF, same PDFium and Pillow: same bytes.
+taken; when both are over, the image is scaled down in steps. Same PDF, same PDFium and Pillow:
+same bytes.
 """
 
 from __future__ import annotations
@@ -66,18 +67,19 @@ def encode(image: Image.Image) -> tuple[bytes, str]:
 
 
 def render_figure(pdf_path: Path, figure: Figure) -> tuple[bytes, str]:
-    """The figure's image: (bytes, extension)."""
+    """The figure's image: (bytes, extension). Rendered once; a smaller width, when the image is
+    over the size limit, is a Lanczos reduction of it."""
     import pypdfium2 as pdfium
 
     doc = pdfium.PdfDocument(str(pdf_path))
     try:
-        page = doc[figure.page - 1]
-        best: tuple[bytes, str] | None = None
-        for step in _STEPS:
-            best = encode(_render(page, figure, round(WIDTH * step)))
-            if len(best[0]) <= MAX_BYTES:
-                break
-        assert best is not None
-        return best
+        image = _render(doc[figure.page - 1], figure, WIDTH)
     finally:
         doc.close()
+    best = encode(image)
+    for step in _STEPS[1:]:
+        if len(best[0]) <= MAX_BYTES:
+            break
+        size = (round(image.width * step), max(1, round(image.height * step)))
+        best = encode(image.resize(size, Image.Resampling.LANCZOS))
+    return best

@@ -172,8 +172,12 @@ def _limits(cand: _Candidate, area: TextArea) -> None:
     span = (cand.band[0], 0.0, cand.band[1], 0.0)
     near = [w for w in cand.walls if overlaps_x(w, span, 1.0)]
     slack = 0.5 * area.line_height
-    top = min((w[1] for w in near if w[1] >= first_top - 1), default=area.y1 + slack)
-    bottom = max((w[3] for w in near if w[3] <= last_bottom + 1), default=area.y0 - slack)
+    top = min(
+        (w[1] for w in near if w[1] >= first_top - 1), default=max(area.y1, first_top) + slack
+    )
+    bottom = max(
+        (w[3] for w in near if w[3] <= last_bottom + 1), default=min(area.y0, last_bottom) - slack
+    )
     cand.limits = (min(bottom + 0.5, last_bottom), max(top - 0.5, first_top))
 
 
