@@ -111,9 +111,9 @@ class _Candidate:
     @property
     def caption(self) -> str:
         text = ""
-        for line in self.lines:
-            if text.endswith("-") and text[-2:-1].isalpha() and line.text[:1].islower():
-                text = text[:-1] + line.text
+        for line in self.lines:  # a word broken at a line end: "con-" "ventional", "Live-" "Code"
+            if text.endswith("-") and text[-2:-1].isalpha() and line.text[:1].isalpha():
+                text = (text[:-1] if line.text[0].islower() else text) + line.text
             else:
                 text = f"{text} {line.text}" if text else line.text
         return text
