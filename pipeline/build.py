@@ -9,7 +9,14 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Config, PaperConfig
-from pipeline.errors import MODEL_UNREACHABLE, PaperError, PdfError, Stage, SummariseError
+from pipeline.errors import (
+    MODEL_UNREACHABLE,
+    PaperError,
+    PdfError,
+    PreflightRefused,
+    Stage,
+    SummariseError,
+)
 from pipeline.figures.keyfig import KeyFigures
 from pipeline.llm import prices
 from pipeline.llm.limiter import AdaptiveLimiter, is_local_endpoint
@@ -86,13 +93,18 @@ class Build:
         selected = self._selected()
         states = {p.id: self.store.load(p.id) for p in self.config.papers}
         if self._surely_work(selected, states):  # while arXiv answers
-            self._get_ready(preflight=True)
-        metas = self._metadata(selected, states)
+            self._get_ready()
+        metas, errors = self._metadata(selected, states)
         work = self._plan(selected, states, metas)
+        if work and not self.options.dry_run:
+            self._get_ready()  # the preflight's verdict comes while PDFs download
+        for paper_id, reason in sorted(errors.items()):
+            self._fail(paper_id, "metadata", reason, save=not self.options.dry_run)
         if self.options.dry_run:
             return
-        self.model.await_preflight(needed=bool(work))
         self._work(work, states)
+        self.model.verdict()  # a refusal found early is said even when there was nothing to do
+        self._keep_metadata_current(metas, states, {paper.id for paper, _, _ in work})
         if not self.options.offline:
             self.figures.apply_pins(selected, {paper.id for paper, _, _ in work})
         if not self.options.only:
@@ -137,18 +149,25 @@ class Build:
 
     def _metadata(
         self, selected: list[PaperConfig], states: dict[str, PaperState | None]
-    ) -> dict[str, Meta]:
+    ) -> tuple[dict[str, Meta], dict[str, str]]:
+        """arXiv's metadata of the selected papers, and why some have none (nothing is stored
+        yet: a refused key must leave output/ as it was)."""
         if self.options.offline:
-            return {p.id: s.meta for p in selected if (s := states[p.id])}
+            return {p.id: s.meta for p in selected if (s := states[p.id])}, {}
         self.progress.stage(f"asking arXiv about {len(selected)} papers")
         metas, errors = self.arxiv.metadata(selected)
         self.report.api_requests = self.arxiv.api_requests
         self.report.add_run_errors(self.arxiv.run_errors)
-        for paper_id, reason in sorted(errors.items()):
-            self._fail(paper_id, "metadata", reason, save=not self.options.dry_run)
+        return metas, errors
+
+    def _keep_metadata_current(
+        self, metas: dict[str, Meta], states: dict[str, PaperState | None], worked: set[str]
+    ) -> None:
+        """Store arXiv's corrections of a stored version's metadata (and forget an earlier
+        metadata failure), once the run may write; `worked`: papers stored again by this run."""
         for paper_id, meta in metas.items():
-            state = states[paper_id]
-            if self.options.dry_run or not state or state.meta.version != meta.version:
+            state = self.store.load(paper_id) if paper_id in worked else states[paper_id]
+            if self.options.offline or not state or state.meta.version != meta.version:
                 continue
             stale_error = state.last_error is not None and state.last_error.stage == "metadata"
             if state.meta != meta or stale_error:
@@ -156,7 +175,6 @@ class Build:
                 state.meta = meta
                 state.last_error = None if stale_error else state.last_error
                 self.store.save(state)
-        return metas
 
     def _plan(
         self,
@@ -190,7 +208,6 @@ class Build:
         if not work:
             return
         self.progress.start(len(work))
-        self._get_ready()
         workers = min(len(work), 2 * (self.options.jobs or self.config.llm.concurrency) + 4, 32)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="paper") as pool:
             for paper, meta, reason in work:
@@ -213,14 +230,19 @@ class Build:
         self, paper: PaperConfig, meta: Meta, reason: str, states: dict[str, PaperState | None]
     ) -> None:
         try:
-            self._summarise(paper, meta, reason, states[paper.id])
-        except PaperError as exc:
-            self._note_run_errors()
-            self._fail(paper.id, exc.stage, exc.reason, meta=meta)
-        except Exception as exc:  # one paper's surprise never stops the others
-            logger.debug("%s: unexpected error", paper.id, exc_info=True)
-            reason = redact(f"unexpected {type(exc).__name__}: {exc}", self.api_key)
-            self._fail(paper.id, "paper", reason, meta=meta)
+            try:
+                self._summarise(paper, meta, reason, states[paper.id])
+            except PaperError as exc:
+                self._note_run_errors()
+                self._fail(paper.id, exc.stage, exc.reason, meta=meta)
+            except PreflightRefused:
+                raise
+            except Exception as exc:  # one paper's surprise never stops the others
+                logger.debug("%s: unexpected error", paper.id, exc_info=True)
+                reason = redact(f"unexpected {type(exc).__name__}: {exc}", self.api_key)
+                self._fail(paper.id, "paper", reason, meta=meta)
+        except PreflightRefused:
+            return  # the run stops with the preflight's one line; this paper records nothing
 
     # -- one paper ------------------------------------------------------------------------------
 
@@ -233,12 +255,14 @@ class Build:
             raise SummariseError(paper.id, MODEL_UNREACHABLE)
         pdf = self._pdf(paper.id, meta)
         pdf_sha = sha256_file(pdf)
+        self._unless_refused()
         self.progress.update(paper.id, "extracting text")
         text = self._text(paper.id, pdf, pdf_sha)
         figures = self.figures.found(paper, pdf, pdf_sha)
         from pipeline.figures.keyfig import listed
         from pipeline.text.sections import select_for_budget
 
+        self.model.verdict()  # no model request before the preflight said yes
         selection = select_for_budget(text, self.model.text_budget(meta))
         with self.limiter.slot():
             # checked again with a slot in hand: the papers that held it before are counted
@@ -261,10 +285,16 @@ class Build:
         """The cached PDF of this version, downloaded first when it is not there."""
         pdf = pdf_cache_path(self.config, paper_id, meta.version)
         if not pdf.is_file():
+            self._unless_refused()
             self.progress.update(paper_id, "downloading PDF")
             with self._download_slots:
                 self.arxiv.download_pdf(meta, pdf, self.config.cache_dir / "tmp")
         return pdf
+
+    def _unless_refused(self) -> None:
+        """Stop a paper's download or extraction once the preflight has refused the config."""
+        if self.model.refused:
+            self.model.verdict()
 
     def _text(self, paper_id: str, pdf: Any, pdf_sha: str) -> str:
         from pipeline.text.extract import ExtractError
@@ -298,7 +328,9 @@ class Build:
         self, paper_id: str, stage: Stage, reason: str, save: bool = True, meta: Meta | None = None
     ) -> None:
         """Record a failure: the previous summary and files stay; the next build retries it.
-        A paper that never had a summary is stored with its metadata, so its row says why."""
+        A paper that never had a summary is stored with its metadata, so its row says why.
+        Recorded only once the preflight said the config works (a refused key marks none)."""
+        self.model.verdict()
         if len(reason) > REASON_CHARS:
             logger.debug("%s: %s", paper_id, reason)
             reason = shorten(reason, REASON_CHARS)
@@ -330,11 +362,11 @@ class Build:
             self._arxiv = ArxivClient(self.config.arxiv)
         return self._arxiv
 
-    def _get_ready(self, preflight: bool = False) -> None:
-        """Start the extraction workers and, in the background, the model client (and the
-        preflight), before the first PDF arrives rather than after (once per build)."""
+    def _get_ready(self) -> None:
+        """Start the extraction workers and, in the background, the model client and the
+        preflight, before the first PDF arrives rather than after (once per build)."""
         self.extractor.warm()
-        self.model.prepare(preflight)
+        self.model.prepare()
 
     @property
     def extractor(self) -> Extractor:

@@ -2,7 +2,8 @@
 
 PipelineError
  ├── ConfigError        bad usage, config or environment (exit 2)
- │    └── NewerSchemaError    a state file from a newer pipeline, never overwritten (state.py)
+ │    ├── NewerSchemaError    a state file from a newer pipeline, never overwritten (state.py)
+ │    └── PreflightRefused    the endpoint refused the key, model, URL or JSON mode
  ├── LockError          another build holds the lock (exit 3)
  └── PaperError         one paper failed, `stage` says where; the others go on (exit 1)
       ├── FetchError       the PDF download (stage "fetch"), or a watch's arXiv search
@@ -60,6 +61,11 @@ class PipelineError(Exception):
 
 class ConfigError(PipelineError):
     """The config, the command line or the environment is unusable."""
+
+
+class PreflightRefused(ConfigError):
+    """The preflight's refusal, raised in each paper's thread that meets it (the paper records
+    nothing) and once for the run."""
 
 
 class LockError(PipelineError):

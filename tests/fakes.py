@@ -175,6 +175,9 @@ class _ArxivHandler(_Handler):
             ids = parse_qs(parts.query).get("id_list", [""])[0].split(",")
             self.answer("api", lambda: (200, self.owner.query(ids), "application/atom+xml"))
         elif parts.path.startswith("/pdf/"):
+            self.owner.pdf_asked.set()
+            if self.owner.hold_pdfs is not None:
+                self.owner.hold_pdfs.wait(timeout=10)  # a safety net, not a timing
             vid = parts.path.rsplit("/", 1)[-1]
             paper = self.owner.pdf_for(vid)
             route = f"pdf:{vid.split('v')[0]}"
@@ -187,7 +190,10 @@ class _ArxivHandler(_Handler):
 
 
 class FakeArxiv(_Server):
-    """Serves /api/query (Atom) and /pdf/IDvN for the papers it holds."""
+    """Serves /api/query (Atom) and /pdf/IDvN for the papers it holds.
+
+    `pdf_asked` is set when a PDF is first asked for; with `hold_pdfs` set to an event, every
+    PDF answer waits for it (a timing-free way to keep a download in flight)."""
 
     def __init__(self, papers: list[FakePaper] | None = None) -> None:
         super().__init__(_ArxivHandler)
@@ -196,6 +202,8 @@ class FakeArxiv(_Server):
         self.pdf_calls: list[str] = []
         self.search_calls: list[dict[str, list[str]]] = []  # the parameters of each search
         self.pdf_base: str | None = None  # where the answers link the PDFs (default: here)
+        self.pdf_asked = threading.Event()
+        self.hold_pdfs: threading.Event | None = None
         for p in papers or []:
             self.add(p)
 
@@ -329,7 +337,10 @@ class _LlmHandler(_Handler):
         auth = self.headers.get("Authorization", "")
         if is_preflight(body):
             owner.record_preflight(body, auth)
+            if owner.hold_preflight is not None:
+                owner.hold_preflight.wait(timeout=10)  # a safety net, not a timing
             self.answer("preflight", lambda: owner.respond(body, auth))
+            owner.preflight_answered.set()
             return
         owner.enter(body, auth)
         try:
@@ -386,6 +397,8 @@ class FakeLLM(_Server):
     way to make the endpoint overflow). `hold_until_gone`: titles whose first request is held
     until its client hangs up (a client-side timeout on a slow local model).
     `resent`: titles of requests that arrived while the same prompt was still in the server.
+    `hold_preflight`: an event the preflight's answer waits for; `preflight_answered` is set
+    once that answer is written (timing-free ways to order it against other requests).
     """
 
     RATE_LIMITED = json.dumps(
@@ -414,6 +427,8 @@ class FakeLLM(_Server):
         self.hold_until_429 = False
         self.hold_until_gone: set[str] = set()
         self.resent: list[str] = []
+        self.hold_preflight: threading.Event | None = None
+        self.preflight_answered = threading.Event()
         self._inside: Counter[str] = Counter()
         self._line: deque[object] = deque()
         self._slot_freed = threading.Condition(self.lock)

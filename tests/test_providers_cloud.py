@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.conftest import API_KEY, PAPERS, fake_paper
 from tests.fake_providers import DeepSeekFake, OpenAIFake
 from tests.fakes import Fault
 from tests.provider_kit import KEY, SHORT_IDS, Use, every_request, failed, state, use
@@ -84,7 +85,7 @@ def test_deepseek_cache_hits_are_shown_and_priced(
 
 
 @pytest.mark.parametrize("model", ["deepseek-chat", "deepseek-v9"])
-def test_unknown_model_stops_before_any_pdf_download(
+def test_unknown_model_stops_before_any_model_request(
     use: Use, capsys: pytest.CaptureFixture[str], model: str
 ) -> None:
     fake = DeepSeekFake()
@@ -96,10 +97,10 @@ def test_unknown_model_stops_before_any_pdf_download(
         f"error: model endpoint {host} does not know llm.model '{model}' (Model Not Exist); "
         "check the name"
     )
-    assert project.arxiv.pdf_calls == [] and fake.bodies == [] and len(fake.preflights) == 1
+    assert fake.bodies == [] and len(fake.preflights) == 1 and not project.output.exists()
 
 
-def test_refused_key_stops_before_any_pdf_download_and_names_the_variable(
+def test_refused_key_stops_before_any_model_request_and_names_the_variable(
     use: Use, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fake = DeepSeekFake(key="sk-another-key")
@@ -111,7 +112,38 @@ def test_refused_key_stops_before_any_pdf_download_and_names_the_variable(
         "check that variable"
     )
     assert "sk-test" not in err
-    assert project.arxiv.pdf_calls == [] and fake.bodies == []
+    assert fake.bodies == [] and not project.output.exists()
+
+
+@pytest.mark.parametrize("pdf_fails", [False, True])
+def test_a_refused_key_while_a_pdf_downloads_marks_nothing_and_changes_no_output(
+    use: Use, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, pdf_fails: bool
+) -> None:
+    """Downloads no longer wait for the preflight: the 401 is written while a PDF is held in
+    flight. The build still stops with exit 2 and one line, before any paper's model request,
+    marks no paper failed (not even the one whose download fails) and leaves output/
+    byte-identical."""
+    fake = DeepSeekFake(key=API_KEY)
+    project = use(fake, "deepseek-v4-flash", 'provider = "deepseek"')
+    assert project.run("build") == 0
+    before, asked = project.snapshot(), len(fake.bodies)
+    capsys.readouterr()
+    _, _, title, _, _, _ = PAPERS[1]
+    project.arxiv.add(fake_paper(PAPERS[1][0], 2, title, "2024-03-01"))  # a new version
+    if pdf_fails:
+        project.arxiv.add_fault(f"pdf:{PAPERS[1][0]}", *[Fault(500)] * 4)
+    project.arxiv.pdf_asked.clear()
+    project.arxiv.hold_pdfs = fake.preflight_answered  # the PDF waits for the 401
+    fake.hold_preflight = project.arxiv.pdf_asked  # the 401 waits for the PDF's request
+    monkeypatch.setenv(KEY, "sk-revoked-0123456789")
+    assert project.run("build", "-q") == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: model endpoint {fake.base_url} refused the key in {KEY} (HTTP 401); "
+        "check that variable"
+    ]
+    assert project.arxiv.pdf_calls[-1] == f"/pdf/{PAPERS[1][0]}v2"  # asked before the verdict
+    assert len(fake.bodies) == asked and len(fake.preflights) == 2
+    assert project.snapshot() == before
 
 
 def test_a_refused_key_is_said_even_when_arxiv_is_down(
@@ -242,7 +274,7 @@ def test_an_answer_cut_twice_fails_naming_max_output_tokens(
     assert state(project, SHORT_IDS[0])["summary"] is None
 
 
-def test_gpt5_unknown_model_is_exit_2_before_any_download(
+def test_gpt5_unknown_model_is_exit_2_before_any_model_request(
     use: Use, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fake = OpenAIFake()
@@ -250,4 +282,4 @@ def test_gpt5_unknown_model_is_exit_2_before_any_download(
     assert project.run("build") == 2
     line = capsys.readouterr().err.splitlines()[-1]
     assert line.startswith("error: model endpoint ") and "'gpt-5.9-turbo'" in line
-    assert project.arxiv.pdf_calls == []
+    assert fake.bodies == [] and not project.output.exists()

@@ -62,7 +62,7 @@ def test_ollama_unknown_model_is_exit_2(use: Use, capsys: pytest.CaptureFixture[
     assert project.run("build") == 2
     line = capsys.readouterr().err.splitlines()[-1]
     assert "does not know llm.model 'llama9'" in line and "try pulling it first" in line
-    assert project.arxiv.pdf_calls == []
+    assert project.llm.bodies == [] and not project.output.exists()
 
 
 # -- vLLM and llama.cpp --------------------------------------------------------------------------
@@ -128,7 +128,7 @@ def test_wrong_base_url_is_exit_2_naming_it(use: Use, capsys: pytest.CaptureFixt
         f"error: model endpoint {wrong} answered HTTP 404 to POST /chat/completions: check "
         "llm.base_url (OpenAI-compatible servers usually want it to end in /v1)"
     )
-    assert fake.stray_paths == ["/chat/completions"] and project.arxiv.pdf_calls == []
+    assert fake.stray_paths == ["/chat/completions"] and not project.output.exists()
 
 
 def test_endpoint_that_cannot_be_reached_is_exit_2(
@@ -169,7 +169,7 @@ def test_endpoint_without_json_mode_is_exit_2(
     assert project.run("build") == 2
     line = capsys.readouterr().err.splitlines()[-1]
     assert "JSON mode (response_format json_object)" in line and line.startswith("error: ")
-    assert project.arxiv.pdf_calls == []
+    assert fake.bodies == [] and not project.output.exists()
 
 
 def test_endpoint_down_mid_run_is_said_once(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pipeline.config import LlmConfig
-from pipeline.errors import ConfigError, RunError, SummariseError
+from pipeline.errors import ConfigError, PreflightRefused, RunError, SummariseError
 from pipeline.llm.context import MIN_TEXT_BUDGET
 from pipeline.llm.limiter import AdaptiveLimiter
 from pipeline.llm.prices import PriceBook
@@ -23,8 +23,8 @@ logger = logging.getLogger(__name__)
 
 
 class ModelSession:
-    """Builds the run's `Summariser` once (the openai import costs ~0.4 s of CPU), optionally in
-    a background thread that also sends the preflight, and closes it at the end of the run.
+    """Builds the run's `Summariser` once (the openai import costs ~0.4 s of CPU) in a background
+    thread that then sends the preflight, and closes it at the end of the run.
 
     `on_usage` counts the preflight's tokens in the run; `on_stage` says what is going on.
     """
@@ -45,8 +45,8 @@ class ModelSession:
         self._summariser: Summariser | None = None
         self._lock = threading.Lock()  # held while the client is imported and built
         self._preparing: threading.Thread | None = None
-        self._preflight_sent = False
         self._preflight_error: ConfigError | None = None
+        self._answered = threading.Event()  # set once the preflight has its verdict
         self.provider = profile_for(cfg).name
         self.prices = PriceBook(cfg, self.provider)
         self._window: Window | None = None
@@ -70,12 +70,10 @@ class ModelSession:
         """The one line saying the endpoint went down during this run, if it did."""
         return self._summariser.client.unreachable if self._summariser is not None else None
 
-    def prepare(self, preflight: bool = False) -> None:
-        """Import and build the client in the background (and send the preflight), once."""
+    def prepare(self) -> None:
+        """Import and build the client and send the preflight, in the background, once."""
         if self._preparing is None:
-            self._preparing = threading.Thread(
-                target=self._prepare, args=(preflight,), name="model-client"
-            )
+            self._preparing = threading.Thread(target=self._prepare, name="model-client")
             self._preparing.start()
 
     @property
@@ -114,19 +112,21 @@ class ModelSession:
             )
         return budget
 
-    def _prepare(self, preflight: bool) -> None:
+    def _prepare(self) -> None:
         try:
             _ = self.summariser
-            if preflight:
-                self.preflight()
-                self._preflight_sent = True
-            if self.cfg.max_input_tokens == "auto":
-                _ = self.window  # the endpoint's answer (or the database's) while arXiv answers
-        except ConfigError as exc:  # the preflight's verdict: raised by await_preflight
+            self.preflight()
+        except ConfigError as exc:  # the preflight's verdict: raised by `verdict`
             self._preflight_error = exc
-            self._preflight_sent = True
         except Exception:  # each paper that needs it reports the error itself
             logger.debug("model client not prepared", exc_info=True)
+        finally:
+            self._answered.set()
+        try:
+            if self._preflight_error is None and self.cfg.max_input_tokens == "auto":
+                _ = self.window  # the endpoint's answer (or the database's) meanwhile
+        except Exception:  # each paper that needs it asks again and reports the error itself
+            logger.debug("context window not found", exc_info=True)
 
     def preflight(self) -> None:
         """One small model request: ConfigError (exit 2) when this config cannot work."""
@@ -137,16 +137,19 @@ class ModelSession:
         self._on_stage(f"checking the model endpoint {endpoint_host(self.cfg.base_url)}")
         self._on_usage(self.summariser.preflight())
 
-    def await_preflight(self, needed: bool) -> None:
-        """The preflight's verdict before any PDF is downloaded: sent early, in the background
-        (see `prepare`), or now when papers are to be summarised. A refused key found early is
-        said even when arXiv then left nothing to do."""
+    @property
+    def refused(self) -> bool:
+        """Whether the preflight has answered that this config cannot work (without waiting)."""
+        return self._preflight_error is not None
+
+    def verdict(self) -> None:
+        """Wait for the preflight sent by `prepare`, if any: PreflightRefused (a ConfigError, exit
+        2) when it refused this config. Downloads and extraction run while it is answered; a
+        paper's model request, and any paper's recorded failure, wait for it."""
         if self._preparing is not None:
-            self._preparing.join()
+            self._answered.wait()
         if self._preflight_error is not None:
-            raise self._preflight_error
-        if needed and not self._preflight_sent:
-            self.preflight()
+            raise PreflightRefused(str(self._preflight_error))
 
     def close(self) -> None:
         """Wait for a background preflight; close the keep-alive connection to the endpoint."""
