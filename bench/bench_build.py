@@ -1,11 +1,15 @@
-"""Throughput benchmark: cold build, warm refresh and a synthetic 1,000-paper list.
+"""Cold build of the twelve reference papers against this machine's floor, with a timeline.
 
-    python bench/bench_build.py [--latency 3] [--papers 1000] [--big-latency 0.2] [--big-jobs 16]
+    python bench/bench_build.py [--latency 3] [--preflight-latency 0.5] [--repeat 3]
+                                [--pdf-dir ../shared/fixtures/pdfs]
 
 Starts a fake arXiv and a fake OpenAI-compatible model server (tests/fakes.py) in this process;
 every build is a real `python -m pipeline build` subprocess in a temporary project folder with a
 fresh .cache, so the wall times include interpreter start-up. The model server sleeps `latency`
-seconds per request (server-side), standing in for a real model's answer time.
+seconds per paper request (server-side), standing in for a real model's answer time, and
+`preflight-latency` on the build's one small preflight request. The floor is measured in the same
+run: what no build of the twelve on this machine can beat. The timeline of the fastest cold build
+says where the rest goes. bench/bench_scale.py has the lists of thousands.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +27,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes import FakeArxiv, FakeLLM, FakePaper  # noqa: E402
+from bench.benchkit import (  # noqa: E402
+    Rows,
+    Run,
+    TimedArxiv,
+    TimedLLM,
+    config_text,
+    counts,
+    print_table,
+    requests_made,
+    run_build,
+)
+from tests.fakes import FakePaper  # noqa: E402
 from tests.pdfgen import paper_pdf  # noqa: E402
 
 FIXTURE_PDFS = ROOT.parent / "shared" / "fixtures" / "pdfs"
@@ -64,120 +78,6 @@ REFERENCE = [
 
 HEAVY_MODULES = ("openai", "pypdf", "httpx2")
 EXTRACT_WORKERS = 2  # the build's extraction processes on this two-core machine
-
-
-# -- servers and projects -----------------------------------------------------------------------
-
-
-class TimedLLM(FakeLLM):
-    """FakeLLM that also records when each request arrived (monotonic seconds)."""
-
-    def __init__(self, latency: float) -> None:
-        super().__init__(latency=latency)
-        self.arrivals: list[float] = []
-
-    def enter(self, body, auth):  # type: ignore[no-untyped-def]
-        with self.lock:
-            self.arrivals.append(time.monotonic())
-        super().enter(body, auth)
-
-
-@dataclass
-class Counts:
-    api: int
-    pdf: int
-    llm: int
-
-
-def counts(arxiv: FakeArxiv, llm: FakeLLM) -> Counts:
-    return Counts(len(arxiv.api_calls), len(arxiv.pdf_calls), len(llm.bodies))
-
-
-def config_text(
-    arxiv: FakeArxiv, llm: FakeLLM, papers: list[tuple[str, str, str]], delay: float, conc: int
-) -> str:
-    lines = [
-        'title = "Benchmark Paper Reading"',
-        'intro = "部分摘要基于LLM自动生成"',
-        "[output]",
-        'dir = "output"',
-        'details_dir = "papers"',
-        "[arxiv]",
-        f'api_url = "{arxiv.api_url}"',
-        f"delay_seconds = {delay}",
-        "timeout_seconds = 30",
-        "retries = 2",
-        "[llm]",
-        f'base_url = "{llm.base_url}"',
-        'model = "fake-model"',
-        f'api_key_env = "{KEY_ENV}"',
-        f"concurrency = {conc}",
-        "timeout_seconds = 60",
-        "max_input_tokens = 12000",
-        "[cache]",
-        'dir = ".cache"',
-    ]
-    for paper_id, project, slug in papers:
-        lines += ["[[papers]]", f'id = "{paper_id}"', f'project = "{project}"', f'slug = "{slug}"']
-    return "\n".join(lines) + "\n"
-
-
-@dataclass
-class Run:
-    wall: float
-    cpu: float  # user + system seconds of the build and its extraction workers
-    maxrss_mb: float  # ru_maxrss: the largest process of the run (the build or a worker)
-    hwm_mb: float  # VmHWM of the build process itself (0 where /proc is missing)
-    own_cpu: float  # user + system seconds of the build process alone, without its workers
-    stderr: str
-    started: float  # monotonic start
-
-
-TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _watch(pid: int, hwm: list[float], own_cpu: list[float], done: threading.Event) -> None:
-    """Keep the last VmHWM (peak RSS so far) and the last own CPU time (utime + stime, its
-    workers not included) of `pid` seen before it exits."""
-    status, stat = Path(f"/proc/{pid}/status"), Path(f"/proc/{pid}/stat")
-    while not done.is_set():
-        try:
-            for line in status.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    hwm.append(int(line.split()[1]) / 1024)
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            own_cpu.append((int(fields[11]) + int(fields[12])) / TICKS)
-        except (OSError, ValueError, IndexError):
-            return
-        done.wait(0.02)
-
-
-def run_build(project: Path, *args: str, python_flags: tuple[str, ...] = ()) -> Run:
-    """`python -m pipeline build ARGS` in `project`: wall time and the child's own rusage."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), KEY_ENV: "sk-bench-0123456789"}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: byte-code cached after one run
-    cmd = [sys.executable, *python_flags, "-m", "pipeline", "build", *args]
-    err_path = project / "build.stderr"
-    hwm: list[float] = []
-    own: list[float] = []
-    done = threading.Event()
-    with open(err_path, "w") as err, open(os.devnull, "w") as out:
-        started = time.monotonic()
-        proc = subprocess.Popen(cmd, cwd=project, env=env, stdout=out, stderr=err)
-        watcher = threading.Thread(target=_watch, args=(proc.pid, hwm, own, done), daemon=True)
-        watcher.start()
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's rusage, workers included
-        wall = time.monotonic() - started
-        done.set()
-        watcher.join()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    stderr = err_path.read_text(encoding="utf-8", errors="replace")
-    if proc.returncode != 0:
-        sys.exit(f"build {' '.join(args)} failed with exit code {proc.returncode}:\n{stderr}")
-    cpu = usage.ru_utime + usage.ru_stime
-    peak = hwm[-1] if hwm else 0.0  # VmHWM only grows: the last reading is the peak
-    own_cpu = own[-1] if own else 0.0
-    return Run(wall, cpu, usage.ru_maxrss / 1024, peak, own_cpu, stderr, started)
 
 
 def imported_heavy(stderr: str) -> list[str]:
@@ -291,8 +191,6 @@ def measure_floor(latency: float, repeat: int, rows: Rows) -> Floor:
 
 # -- the scenarios ------------------------------------------------------------------------------
 
-Rows = list[tuple[str, str]]
-
 
 def reference_papers() -> list[FakePaper]:
     papers = []
@@ -303,37 +201,58 @@ def reference_papers() -> list[FakePaper]:
     return papers
 
 
-def requests_made(arxiv: FakeArxiv, llm: FakeLLM, before: Counts) -> str:
-    after = counts(arxiv, llm)
-    return f"{after.api - before.api} / {after.pdf - before.pdf} / {after.llm - before.llm}"
+def reference_project(project: Path, arxiv: TimedArxiv, llm: TimedLLM) -> None:
+    papers = [(i, project, slug) for i, _, _, project, slug, _ in REFERENCE]
+    text = config_text(arxiv, llm, papers, delay=3.0, conc=4)
+    (project / "config.toml").write_text(text, encoding="utf-8")
+
+
+def timeline(run: Run, arxiv: TimedArxiv, llm: TimedLLM) -> list[tuple[float, str]]:
+    """What happened when, in seconds from the build's start: the requests as the servers saw
+    them, the build's own progress lines (stages, first and last paper done), its exit."""
+    t0 = run.started
+    events = [(0.0, "build process started")]
+    api = [t for t, kind, _ in arxiv.arrivals if kind == "api"]
+    pdfs = [t for t, kind, _ in arxiv.arrivals if kind == "pdf"]
+    events += [(t - t0, "arXiv metadata request arrives") for t in api]
+    for arrived, answered in llm.preflight_times:
+        events += [(arrived - t0, "preflight arrives"), (answered - t0, "preflight answered")]
+    if pdfs:
+        events += [(min(pdfs) - t0, "first PDF asked"), (max(pdfs) - t0, "last PDF asked")]
+    if llm.titled:
+        first, last = min(llm.titled), max(llm.titled)
+        events.append((first[0] - t0, f"first paper's model request ({first[1][:30]})"))
+        events.append((last[0] - t0, f"last paper's model request ({last[1][:30]})"))
+    if llm.answered:
+        events.append((max(llm.answered) - t0, "last model answer sent"))
+    done = [(t, line) for t, line in run.lines if ": done (" in line]
+    stages = [(t, line) for t, line in run.lines if ": " not in line.split("] ")[-1][:12]]
+    events += [(t, f"stderr: {line[:70]}") for t, line in stages + done[:1] + done[-1:]]
+    events.append((run.wall, "build process exited"))
+    return sorted(set(events))
 
 
 def reference_cold(
-    arxiv: FakeArxiv,
-    llm: TimedLLM,
-    jobs: int | None,
-    repeat: int,
-    rows: Rows,
-    floor: Floor | None = None,
-) -> None:
-    """Cold builds of the twelve reference papers, each in a fresh project folder and cache."""
-    papers = [(i, project, slug) for i, _, _, project, slug, _ in REFERENCE]
+    arxiv: TimedArxiv, llm: TimedLLM, jobs: int | None, repeat: int, rows: Rows, floor: Floor | None
+) -> list[tuple[float, str]]:
+    """Cold builds of the twelve reference papers, each in a fresh project folder and cache;
+    the timeline of the fastest."""
     label = f"--jobs {jobs}" if jobs else "llm.concurrency 4 (default)"
     sequential = len(REFERENCE) * SEQUENTIAL_SECONDS_PER_PAPER
-    runs: list[tuple[Run, float, float, str]] = []
+    runs: list[tuple[Run, float, float, str, list[tuple[float, str]]]] = []
     for _ in range(repeat):
         with tempfile.TemporaryDirectory(prefix="bench-ref-") as tmp:
             project = Path(tmp)
-            (project / "config.toml").write_text(
-                config_text(arxiv, llm, papers, delay=3.0, conc=4), encoding="utf-8"
-            )
+            reference_project(project, arxiv, llm)
             before = counts(arxiv, llm)
-            llm.arrivals.clear()
+            llm.clear_times()
+            arxiv.arrivals.clear()
             run = run_build(project, *(("--jobs", str(jobs)) if jobs else ()))
             first, last = min(llm.arrivals) - run.started, max(llm.arrivals) - run.started
-            runs.append((run, first, last, requests_made(arxiv, llm, before)))
+            made = requests_made(arxiv, llm, before)
+            runs.append((run, first, last, made, timeline(run, arxiv, llm)))
     runs.sort(key=lambda r: r[0].wall)
-    best, first, last, made = runs[0]
+    best, first, last, made, events = runs[0]
     walls = ", ".join(f"{r[0].wall:.2f}" for r in runs)
     rows.append((f"12 papers cold, {label}: wall (best of {repeat})", f"{best.wall:.2f} s"))
     if floor is not None:
@@ -353,16 +272,14 @@ def reference_cold(
             f"{best.hwm_mb:.0f} / {best.maxrss_mb:.0f} MB",
         )
     )
+    return events
 
 
-def reference_warm(arxiv: FakeArxiv, llm: TimedLLM, rows: Rows) -> None:
+def reference_warm(arxiv: TimedArxiv, llm: TimedLLM, rows: Rows) -> None:
     """A cold build, then the nightly refresh with nothing changed, timed and traced."""
-    papers = [(i, project, slug) for i, _, _, project, slug, _ in REFERENCE]
     with tempfile.TemporaryDirectory(prefix="bench-warm-") as tmp:
         project = Path(tmp)
-        (project / "config.toml").write_text(
-            config_text(arxiv, llm, papers, delay=3.0, conc=4), encoding="utf-8"
-        )
+        reference_project(project, arxiv, llm)
         run_build(project, "--jobs", "12")
         before = counts(arxiv, llm)
         refresh = run_build(project)
@@ -375,103 +292,56 @@ def reference_warm(arxiv: FakeArxiv, llm: TimedLLM, rows: Rows) -> None:
             ("  imported (-X importtime) of openai, pypdf, httpx2", ", ".join(heavy) or "none")
         )
         rows.append(("  peak RSS", f"{refresh.hwm_mb:.0f} MB"))
-
-
-def synthetic_papers(arxiv: FakeArxiv, n: int) -> list[tuple[str, str, str]]:
-    """`n` generated papers with tiny PDFs on the fake arXiv (added once, reused)."""
-    papers = []
-    for i in range(n):
-        paper_id = f"2507.{10000 + i:05d}"
-        if arxiv.lookup(paper_id) is None:
-            title = f"Synthetic Study {i}: Efficient Methods for Problem {i}"
-            pdf = paper_pdf(title, f"Synthetic Study {i}")
-            arxiv.add(FakePaper(paper_id, 1, title, f"2025-07-{1 + i % 28:02d}", pdf))
-        papers.append((paper_id, f"Synthetic {i}", f"Synthetic-{i}"))
-    return papers
-
-
-def synthetic(arxiv: FakeArxiv, llm: TimedLLM, n: int, jobs: int, rows: Rows) -> tuple[Run, Run]:
-    """A generated list of `n` papers: cold build, warm refresh, render time, memory."""
-    papers = synthetic_papers(arxiv, n)
-    with tempfile.TemporaryDirectory(prefix="bench-big-") as tmp:
-        project = Path(tmp)
-        (project / "config.toml").write_text(
-            config_text(arxiv, llm, papers, delay=0, conc=4), encoding="utf-8"
+        rows.append(
+            ("  render alone (in-process, nothing rewritten)", f"{render_seconds(project):.3f} s")
         )
-        before = counts(arxiv, llm)
-        cold = run_build(project, "--jobs", str(jobs))
-        made = requests_made(arxiv, llm, before)
-        before = counts(arxiv, llm)
-        refresh = run_build(project)
-        made_warm = requests_made(arxiv, llm, before)
-        render = render_seconds(project)
-    floor = n * llm.latency / jobs
-    rows.append(
-        (f"{n} papers cold, --jobs {jobs}, model {llm.latency:g} s: wall", f"{cold.wall:.1f} s")
-    )
-    rows.append((f"  model-bound floor {n} x {llm.latency:g} s / {jobs}", f"{floor:.1f} s"))
-    rows.append(("  CPU (build + extraction workers)", f"{cold.cpu:.1f} s"))
-    rows.append(("  arXiv API / PDF / model requests", made))
-    rows.append(
-        (
-            "  peak RSS: build process / largest process",
-            f"{cold.hwm_mb:.0f} / {cold.maxrss_mb:.0f} MB",
-        )
-    )
-    rows.append((f"{n} papers warm refresh: wall", f"{refresh.wall:.2f} s"))
-    rows.append(("  arXiv API / PDF / model requests", made_warm))
-    rows.append(("  render alone (in-process, nothing rewritten)", f"{render:.2f} s"))
-    rows.append(("  peak RSS", f"{refresh.hwm_mb:.0f} MB"))
-    return cold, refresh
 
 
-def print_table(rows: Rows) -> None:
-    width = max(len(k) for k, _ in rows)
-    print(f"| {'measure':<{width}} | value |")
-    print(f"|{'-' * (width + 2)}|-------|")
-    for key, value in rows:
-        print(f"| {key.replace('|', '/'):<{width}} | {value} |")
+def print_timeline(events: list[tuple[float, str]], floor: Floor) -> None:
+    print(f"\ntimeline of the fastest cold build, --jobs 12 (floor {floor.total:.2f} s):")
+    for t, what in events:
+        print(f"  {t:6.2f} s  {what}")
 
 
 def main() -> int:
+    global FIXTURE_PDFS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency", type=float, default=3.0, help="model seconds per request")
-    parser.add_argument("--papers", type=int, default=1000, help="size of the synthetic list")
-    parser.add_argument("--big-latency", type=float, default=0.2, help="model latency, big list")
-    parser.add_argument("--big-jobs", type=int, default=16, help="--jobs for the big list")
+    parser.add_argument("--latency", type=float, default=3.0, help="model seconds per paper")
+    parser.add_argument(
+        "--preflight-latency", type=float, default=0.5, help="model seconds on the preflight"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="cold builds of the 12, best kept")
+    parser.add_argument("--pdf-dir", type=Path, default=FIXTURE_PDFS, help="the six real PDFs")
+    parser.add_argument(
+        "--no-warm", action="store_true", help="skip the default-jobs and warm runs"
+    )
     args = parser.parse_args()
+    FIXTURE_PDFS = args.pdf_dir
+    if not any(FIXTURE_PDFS.glob("*.pdf")):
+        sys.exit(f"no fixture PDFs in {FIXTURE_PDFS}: the floor needs them (--pdf-dir)")
 
     rows: Rows = []
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     rows.append(("machine", machine))
     load_before = os.getloadavg()[0]
-    with FakeArxiv(reference_papers()) as arxiv, TimedLLM(args.latency) as llm:
-        assert isinstance(arxiv, FakeArxiv) and isinstance(llm, TimedLLM)
-        rows.append(("model latency (fake server sleeps)", f"{args.latency:g} s per request"))
+    llm_server = TimedLLM(args.latency, args.preflight_latency)
+    with TimedArxiv(reference_papers()) as arxiv, llm_server as llm:
+        assert isinstance(arxiv, TimedArxiv) and isinstance(llm, TimedLLM)
+        rows.append(("model latency (fake server sleeps)", f"{args.latency:g} s per paper"))
+        rows.append(("preflight latency (fake server sleeps)", f"{args.preflight_latency:g} s"))
         rows.append(
             ("extraction CPU of the 6 fixture PDFs, one after another", f"{extraction_cpu():.2f} s")
         )
         floor = measure_floor(args.latency, args.repeat, rows)
-        reference_cold(arxiv, llm, 12, args.repeat, rows, floor)
-        reference_cold(arxiv, llm, None, 1, rows)
-        reference_warm(arxiv, llm, rows)
-        if args.papers:
-            llm.latency = args.big_latency
-            small = max(1, args.papers // 10)
-            small_cold, small_warm = synthetic(arxiv, llm, small, args.big_jobs, rows)
-            cold, warm = synthetic(arxiv, llm, args.papers, args.big_jobs, rows)
-            rows.append(
-                (
-                    f"build process peak RSS, {small} -> {args.papers} papers: cold / warm",
-                    f"{small_cold.hwm_mb:.0f} -> {cold.hwm_mb:.0f} / "
-                    f"{small_warm.hwm_mb:.0f} -> {warm.hwm_mb:.0f} MB",
-                )
-            )
+        events = reference_cold(arxiv, llm, 12, args.repeat, rows, floor)
+        if not args.no_warm:
+            reference_cold(arxiv, llm, None, 1, rows, None)
+            reference_warm(arxiv, llm, rows)
     rows.append(
         ("load average (1 min) before / after", f"{load_before:.1f} / {os.getloadavg()[0]:.1f}")
     )
     print_table(rows)
+    print_timeline(events, floor)
     return 0
 
 
