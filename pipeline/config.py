@@ -43,7 +43,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "price_per_million_output": None,
     },
     "cache": {"dir": ".cache"},
-    "site": {"enabled": True, "base_url": ""},
+    "site": {"enabled": True, "base_url": "", "feed_entries": 50},
 }
 TOP_KEYS = {"title", "intro", "papers", "watch", "rejected", *DEFAULTS}
 REASONING = ("off", "low", "medium", "high")
@@ -99,6 +99,7 @@ class LlmConfig:
 class SiteConfig:
     enabled: bool = True  # write output/site/ and output/feed.xml
     base_url: str = ""  # the site's public URL (no trailing "/"), for absolute feed links
+    feed_entries: int = 50  # the feed holds the newest N summaries
 
 
 @dataclass(frozen=True)
@@ -307,7 +308,8 @@ def _site(path: Path, s: dict[str, Any]) -> SiteConfig:
             f"{path}: site.base_url {base_url!r} must be an http(s) URL such as "
             "https://USER.github.io/REPO, or empty"
         )
-    return SiteConfig(enabled=s["enabled"], base_url=base_url.rstrip("/"))
+    entries = _number(path, "site.feed_entries", s["feed_entries"], int, 1)
+    return SiteConfig(enabled=s["enabled"], base_url=base_url.rstrip("/"), feed_entries=entries)
 
 
 def _papers(path: Path, raw: Any) -> tuple[PaperConfig, ...]:

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from pipeline.cli import main
 from pipeline.publish import mdhtml
-from tests.conftest import PAPERS, Project, config_text
+from tests.conftest import PAPERS, ROOT, Project, config_text
 from tests.fakes import Fault
 from tests.pdfgen import paper_pdf
 from tests.sitehtml import (
@@ -85,6 +86,23 @@ def test_the_twelve_papers_cold(tmp_path: Path) -> None:
         assert text_of(entry, "content") == paper["summary"]["abstract"]
         assert text_of(entry, "updated") == paper["meta"]["updated"] + "T00:00:00Z"  # imported
     assert (output / "site" / "feed.xml").read_bytes() == (output / "feed.xml").read_bytes()
+
+
+def test_the_feed_holds_the_newest_feed_entries_summaries(tmp_path: Path) -> None:
+    """Twelve summaries, `[site] feed_entries = 5`: the feed has the five newest; the site
+    still lists all twelve."""
+    config = tmp_path / "config.toml"
+    shutil.copy(ROOT / "config.toml", config)
+    config.write_text(config.read_text(encoding="utf-8") + "\n[site]\nfeed_entries = 5\n")
+    shutil.copytree(ROOT / "output" / "data", tmp_path / "output" / "data")
+    assert main(["build", "--offline", "-q", "--config", str(config)]) == 0
+    dates = sorted(
+        json.loads(p.read_text(encoding="utf-8"))["meta"]["updated"]
+        for p in (tmp_path / "output" / "data").glob("*.json")
+    )
+    found = entries(read_feed(tmp_path / "output" / "feed.xml"))
+    assert [text_of(e, "updated")[:10] for e in found] == dates[::-1][:5]
+    assert len(article_ids(read_page(tmp_path / "output" / "site" / "index.html"))) == 12
 
 
 def test_cold_build_lists_every_paper_with_its_summary(project: Project) -> None:
@@ -250,6 +268,9 @@ def test_a_hand_edited_detail_file_is_what_its_page_shows(project: Project) -> N
             "https://USER.github.io/REPO, or empty",
         ),
         ("baseurl = 'x'", "[site]: unknown key 'baseurl' (did you mean 'base_url'?)"),
+        ("feed_entries = 0", "site.feed_entries must be at least 1, got 0"),
+        ("feed_entries = 2.5", "site.feed_entries must be a whole number, got 2.5"),
+        ('feed_entries = "50"', "site.feed_entries must be a number, got '50'"),
     ],
 )
 def test_bad_site_config(

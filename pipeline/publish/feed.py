@@ -1,10 +1,12 @@
 """output/feed.xml: an Atom feed (RFC 4287) of the summaries, newest first, deterministic.
 
-One entry per summarised paper: its Chinese abstract as content (HTML with the key figure's image
-and caption when it has one), its three bullets as summary,
-`updated` = when its summary was generated (an imported summary: the date of the arXiv version
-it describes), so an entry changes only when its summary does. The feed's own `updated` is the
-newest entry's. Links are absolute site links when `[site] base_url` is set, else arXiv links.
+One entry per summarised paper, for the newest `[site] feed_entries` (default 50) summaries
+only: feed readers expect the latest few dozen, not the whole list. An entry holds the Chinese
+abstract as content (HTML with the key figure's image and caption when it has one), the three
+bullets as summary, `updated` = when its summary was generated (an imported summary: the date
+of the arXiv version it describes), so an entry changes only when its summary does. The feed's
+own `updated` is the newest entry's. Links are absolute site links when `[site] base_url` is
+set, else arXiv links.
 """
 
 from __future__ import annotations
@@ -95,13 +97,14 @@ def _entry(feed: ET.Element, row: Row, updated: str, base_url: str, images: str)
 
 
 def feed_xml(config: Config, rows: list[Row], site_prefix: str = "") -> str:
-    """The Atom document for every paper with a summary, newest summary first. Figure images
-    are linked under the site's base URL when it is set, else relative to the feed's own place
-    (`site_prefix`: the site folder as seen from there, "" for the site's copy)."""
+    """The Atom document for the newest `[site] feed_entries` summaries, newest first. Figure
+    images are linked under the site's base URL when it is set, else relative to the feed's own
+    place (`site_prefix`: the site folder as seen from there, "" for the site's copy)."""
     base = config.site.base_url
     images = f"{base}/" if base else site_prefix
     dated = [(_timestamp(row), row) for row in rows if not row.no_summary]
     dated.sort(key=lambda pair: (pair[0], -pair[1].number), reverse=True)
+    dated = dated[: config.site.feed_entries]
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     _add(
