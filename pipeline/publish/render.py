@@ -10,7 +10,7 @@ import jinja2
 from pipeline.config import Config, PaperConfig
 from pipeline.console import one_line
 from pipeline.names import arxiv_abs, detail_name
-from pipeline.publish import figures, mdsafe, site
+from pipeline.publish import figures, mdsafe, site, years
 from pipeline.publish.row import FigureView, Row, pending_row, summary_row
 from pipeline.state import Meta, PaperState, StateStore
 from pipeline.store import sha256_bytes, sha256_file, write_if_changed
@@ -100,20 +100,28 @@ class Renderer:
             rel = self._detail(number, paper, state, report, figure)
             row = summary_row(number, paper, state, rel)
             rows.append(replace(row, hand_edited=rel in report.kept, figure=figure))
-        readme = self.env.get_template("readme.md.j2").render(
-            title=self.config.title,
-            intro=self.config.intro,
-            papers=rows,
-            title_width=TITLE_WIDTH,
-            abstract_width=ABSTRACT_WIDTH,
-        )
-        if write_if_changed(self.config.output_dir / "README.md", readme, self.tmp_dir):
-            report.written.append("README.md")
+        pages = years.readme_pages(rows, self._readme)  # README.md, and year pages when long
+        written, removed = years.write_pages(self.config.output_dir, pages, self.tmp_dir)
+        report.written += written
+        report.removed += removed
         published = site.publish(self.config, rows, self.tmp_dir)  # the same rows: site and feed
         report.written += published.written
         report.removed += published.removed
         report.removed += figures.sweep(self.config.output_dir, rows)
         return report
+
+    def _readme(self, rows: list[Row], year: str, links: str, base: str) -> str:
+        """README.md (or one year's page: `year`, `links` to the others, `base` of its links)."""
+        return self.env.get_template("readme.md.j2").render(
+            title=self.config.title,
+            intro=self.config.intro,
+            papers=rows,
+            title_width=TITLE_WIDTH,
+            abstract_width=ABSTRACT_WIDTH,
+            year=year,
+            links=links,
+            base=base,
+        )
 
     def _detail(
         self,
