@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pipeline.cli import main
-from pipeline.publish import mdhtml
+from pipeline.publish import mdhtml, site
 from tests.conftest import PAPERS, ROOT, Project, config_text
 from tests.fakes import Fault
 from tests.pdfgen import paper_pdf
@@ -146,6 +146,43 @@ def test_rendering_twice_is_byte_identical(project: Project) -> None:
     (project.output / "feed.xml").unlink()
     assert project.run("build", "--offline") == 0
     assert site_files(project.output) == first
+
+
+def test_a_long_list_gets_short_cards_and_a_search_index(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past INDEX_LIMIT (thousands of papers; a small limit here) each card is short and the
+    abstracts and bullets go to site/search.json, which the search script loads; back under
+    the limit, the whole cards return and search.json is removed."""
+    assert project.run("build") == 0
+    whole = (project.output / "site" / "index.html").read_text(encoding="utf-8")
+    monkeypatch.setattr(site, "INDEX_LIMIT", len(whole.encode()) - 1)
+    assert project.run("build", "--offline") == 0
+    html = (project.output / "site" / "index.html").read_text(encoding="utf-8")
+    index = read_page(project.output / "site" / "index.html")
+    assert article_ids(index) == IDS and len(html) < len(whole)
+    assert_no_other_host(index)
+    search_index = json.loads((project.output / "site" / "search.json").read_text("utf-8"))
+    assert list(search_index) == IDS
+    for paper_id in IDS:
+        summary = state(project, paper_id)["summary"]
+        card = article_text(html, paper_id)
+        assert summary["abstract"] not in card and 'class="abstract"' not in card
+        assert (
+            f"papers/{paper_id}.html" in card and state(project, paper_id)["meta"]["title"] in card
+        )
+        bullets = [f"{b['heading']}：{b['text']}" for b in summary["bullets"]]
+        assert search_index[paper_id] == "\n".join([summary["abstract"], *bullets])
+    [script] = re.findall(r"<script>(.*?)</script>", html, flags=re.S)
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    [policy] = re.findall(r'http-equiv="Content-Security-Policy" content="([^"]*)"', html)
+    assert f"script-src 'sha256-{digest}'; connect-src 'self';" in policy
+    assert 'data-search-index="search.json"' in html
+
+    monkeypatch.setattr(site, "INDEX_LIMIT", 2_000_000)
+    assert project.run("build", "--offline") == 0
+    assert (project.output / "site" / "index.html").read_text(encoding="utf-8") == whole
+    assert not (project.output / "site" / "search.json").exists()
 
 
 def test_a_warm_build_rewrites_no_site_file(project: Project) -> None:

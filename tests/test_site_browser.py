@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import threading
 import tomllib
 from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pipeline.publish import site
 from tests.conftest import Project
 from tests.fakes import Fault
 from tests.pdfgen import paper_pdf
@@ -370,3 +375,47 @@ def test_a_paper_page_shows_its_figure_and_caption(browser: Any, with_figures: P
     caption = browser.find_element(By.CSS_SELECTOR, "figure.key-figure figcaption").text
     assert caption == "Figure 2: Results of DeepSeek-R1 against the baseline."
     screenshot(browser, "paper-figure.png")
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence
+        pass
+
+
+def _only_in_summary(papers: list[dict[str, Any]], output: Path) -> tuple[str, str]:
+    """A word of one paper's abstract or bullets found in no title, project or other paper."""
+    index = json.loads((output / "site" / "search.json").read_text(encoding="utf-8"))
+    for paper in papers:
+        for word in re.findall(r"[A-Za-z][A-Za-z-]{5,}", index[paper["id"]]):
+            w = word.lower()
+            shown = "\n".join(paper["text"].split("\n")[:2])  # the project and the title
+            if w not in shown and sum(w in p["text"] for p in papers) == 1:
+                return word, paper["id"]
+    raise AssertionError("no word found only in one summary")
+
+
+def test_a_long_lists_search_loads_the_abstracts_as_one_types(
+    browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Short cards (a small INDEX_LIMIT injected), served over HTTP as on GitHub Pages: typing
+    a word that only a paper's abstract or bullets hold finds it once search.json is loaded."""
+    monkeypatch.setattr(site, "INDEX_LIMIT", 1000)
+    output = build_the_twelve(tmp_path)
+    papers = _papers(output)
+    word, paper_id = _only_in_summary(papers, output)
+    handler = partial(_Quiet, directory=str(output / "site"))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            origin = f"http://127.0.0.1:{server.server_address[1]}"
+            browser.get_log("performance")
+            browser.get(f"{origin}/index.html")
+            wait_until_visible(browser, [p["id"] for p in papers])
+            search(browser, word)
+            wait_until_visible(browser, [paper_id])
+            urls = requested_urls(browser)
+            assert f"{origin}/search.json" in urls
+            assert [u for u in urls if not u.startswith((origin, "data:", "chrome:"))] == []
+        finally:
+            server.shutdown()

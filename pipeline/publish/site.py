@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ from pipeline.store import write_if_changed
 SITE_DIR = "site"
 PAGES_DIR = "papers"
 _PAGE_NAME = re.compile(r"\d{4}\.\d{4,5}\.html")
+INDEX_LIMIT = 2_000_000  # bytes: past this the index shows each paper in short
+SEARCH_INDEX = "search.json"  # a long list's abstracts and bullets, loaded as one types
 
 
 @dataclass
@@ -89,8 +92,29 @@ def script_hash(script: str) -> str:
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
-def index_html(config: Config, rows: list[Row], env: jinja2.Environment) -> str:
+def index_files(config: Config, rows: list[Row], env: jinja2.Environment) -> dict[str, str]:
+    """{path relative to output/: text}: index.html with every paper in full; or, when that
+    would pass INDEX_LIMIT (thousands of papers), short cards (number, project, mark, title,
+    date, links) and search.json, the abstracts and bullets the search loads as one types."""
     cards = [_card(row) for row in rows]
+    whole = _index_html(config, cards, env, compact=False)
+    if len(whole.encode("utf-8")) <= INDEX_LIMIT:
+        return {f"{SITE_DIR}/index.html": whole}
+    texts = {c["id"]: _search_text(c) for c in cards if not c["no_summary"]}
+    return {
+        f"{SITE_DIR}/index.html": _index_html(config, cards, env, compact=True),
+        f"{SITE_DIR}/{SEARCH_INDEX}": json.dumps(texts, ensure_ascii=False, indent=0) + "\n",
+    }
+
+
+def _search_text(card: dict[str, Any]) -> str:
+    bullets = [f"{b.heading}：{b.text}" for b in card["bullets"]]
+    return "\n".join([card["abstract"], *bullets])
+
+
+def _index_html(
+    config: Config, cards: list[dict[str, Any]], env: jinja2.Environment, compact: bool
+) -> str:
     script = env.loader.get_source(env, "search.js")[0]  # type: ignore[union-attr]
     years = sorted({c["year"] for c in cards if c["year"]}, reverse=True)
     return env.get_template("index.html.j2").render(
@@ -101,6 +125,8 @@ def index_html(config: Config, rows: list[Row], env: jinja2.Environment) -> str:
         flagged=sum(c["flagged"] for c in cards),
         script=Markup(script),
         script_src=Markup(script_hash(script)),
+        compact=compact,
+        search_index=SEARCH_INDEX,
     )
 
 
@@ -128,7 +154,7 @@ def paper_html(config: Config, row: Row, env: jinja2.Environment) -> str:
 def site_files(config: Config, rows: list[Row]) -> dict[str, str]:
     """Every site and feed file (path relative to output/ -> text), in a stable order."""
     env = environment()
-    files = {f"{SITE_DIR}/index.html": index_html(config, rows, env)}
+    files = index_files(config, rows, env)
     for row in rows:
         if not row.no_summary:
             files[f"{SITE_DIR}/{page_path(row.id)}"] = paper_html(config, row, env)
@@ -153,9 +179,11 @@ def publish(config: Config, rows: list[Row], tmp_dir: Path | None) -> Published:
     done.written += written
     done.removed += removed
     pages = out / SITE_DIR / PAGES_DIR
-    for path in sorted(pages.glob("*.html")) if pages.is_dir() else []:
-        rel = f"{SITE_DIR}/{PAGES_DIR}/{path.name}"
-        if rel not in files and _PAGE_NAME.fullmatch(path.name):
+    listed = sorted(pages.glob("*.html")) if pages.is_dir() else []
+    stale = [p for p in listed if _PAGE_NAME.fullmatch(p.name)]
+    for path in [*stale, out / SITE_DIR / SEARCH_INDEX]:
+        rel = path.relative_to(out).as_posix()
+        if rel not in files:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
                 done.removed.append(rel)
