@@ -36,6 +36,7 @@ from pipeline.store import build_lock, remove_stale_temps, sha256_file
 if TYPE_CHECKING:
     from pipeline.state import Usage
     from pipeline.text.pool import Extractor
+    from pipeline.warmer import IndexWarmer
 
 __all__ = ["Build", "BuildOptions", "BuildReport", "Outcome"]
 
@@ -66,6 +67,7 @@ class Build:
         self.prompt_sha = prompt_hash()
         self._arxiv = arxiv_client
         self._extractor: Extractor | None = None
+        self._warmer: IndexWarmer | None = None
         self._lock = threading.Lock()
         self.limiter = AdaptiveLimiter(
             options.jobs or config.llm.concurrency, local=is_local_endpoint(config.llm.base_url)
@@ -208,10 +210,14 @@ class Build:
         if not work:
             return
         self.progress.start(len(work))
+        from pipeline.warmer import IndexWarmer
+
+        self._warmer = IndexWarmer(self.extractor)
         workers = min(len(work), 2 * (self.options.jobs or self.config.llm.concurrency) + 4, 32)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="paper") as pool:
             for paper, meta, reason in work:
                 pool.submit(self._one, paper, meta, reason, states)
+        self._warmer.stop()
         if self.limiter.requests:
             self.report.concurrency_configured = self.limiter.configured
             self.report.concurrency_reached = self.limiter.lowest
@@ -258,6 +264,8 @@ class Build:
         self._unless_refused()
         self.progress.update(paper.id, "extracting text")
         text = self._text(paper.id, pdf, pdf_sha)
+        if self._warmer is not None:
+            self._warmer.add(text)  # its ❓ indexes, built while the model answers
         figures = self.figures.found(paper, pdf, pdf_sha)
         from pipeline.figures.keyfig import listed
         from pipeline.text.sections import select_for_budget
@@ -366,6 +374,8 @@ class Build:
         """Start the extraction workers and, in the background, the model client and the
         preflight, before the first PDF arrives rather than after (once per build)."""
         self.extractor.warm()
+        if not self.options.offline:
+            _ = self.arxiv  # imported before the model client: the metadata request goes first
         self.model.prepare()
 
     @property

@@ -232,6 +232,13 @@ class Extractor:
                 raise ExtractError(f"{path}: extractor is closed")
             self._free -= 1
 
+    def wait_idle(self) -> None:
+        """Block until no document waits or is being extracted (or the extractor is closed)."""
+        with self._turns:
+            self._turns.wait_for(
+                lambda: self._closed or (not self._waiting and self._free == self.workers)
+            )
+
     def _release(self) -> None:
         with self._turns:
             self._free += 1
