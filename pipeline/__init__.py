@@ -35,11 +35,13 @@ How a build flows (one way, each stage in its own place):
                                        escaping), templates/; site.py + feed.py (output/site/,
                                        output/feed.xml) from the same rows the README gets,
                                        mdhtml.py (hand-edited files as safe HTML), figures.py
-                                       (the key figure shown, site copies, old images swept)
+                                       (the key figure shown, site copies, old images swept),
+                                       years.py (a long README split by year)
         report  --> report/            model.py (options, outcomes, totals), console.py (the
                                        closing summary, cost), job_summary.py (CI markdown)
 
-build.py drives the stages (progress.py: the progress line). Shared below every stage: errors.py
+build.py drives the stages (progress.py: the progress line; warmer.py: the ❓ indexes built
+while the model answers). Shared below every stage: errors.py
 (the exception tree), console.py (line width), redact.py (the key never logged), names.py (file
 names). commands/ holds one thin module per subcommand (status.py, check.py, doctor.py, watch.py,
 add_reject.py, import_list.py with import_parse.py reading the README and import_config.py
