@@ -1,12 +1,16 @@
-"""`python -m pipeline`: hand over to the CLI, then leave without the interpreter's teardown."""
+"""`python -m pipeline`: hand over to the CLI, then leave without the interpreter's teardown.
+
+An extraction worker process re-imports this module (as `__mp_main__`): it imports nothing
+more than the three standard modules below, so the worker's start-up does not pay for the CLI.
+"""
 
 import logging
 import os
 import sys
 
-from pipeline.cli import main
+if __name__ == "__main__":
+    from pipeline.cli import main
 
-if __name__ == "__main__":  # not when a worker process re-imports this module
     code = main()
     # Everything a finished command owes is done (files written and renamed, the extraction
     # workers stopped, the lock released with the process). Tearing down the interpreter would
