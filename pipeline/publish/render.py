@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass, field, replace
 
 import jinja2
@@ -79,6 +80,8 @@ class Renderer:
         self.store = store
         self.take_back = take_back
         self.env = environment()
+        # A long README is rendered whole, then again as year pages: wrap each cell once.
+        self.env.filters.update(cell=functools.lru_cache(maxsize=None)(mdsafe.cell))
         self.tmp_dir = store.tmp_dir
 
     def render(
