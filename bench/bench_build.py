@@ -1,7 +1,7 @@
 """Cold build of the twelve reference papers against this machine's floor, with a timeline.
 
     python bench/bench_build.py [--latency 3] [--preflight-latency 0.5] [--repeat 3]
-                                [--pdf-dir ../shared/fixtures/pdfs]
+                                [--pdf-dir ../shared/fixtures/pdfs] [--no-figures] [--no-warm]
 
 Starts a fake arXiv and a fake OpenAI-compatible model server (tests/fakes.py) in this process;
 every build is a real `python -m pipeline build` subprocess in a temporary project folder with a
@@ -201,9 +201,12 @@ def reference_papers() -> list[FakePaper]:
     return papers
 
 
+PAPER_EXTRA = ""  # `figure = false` with --no-figures
+
+
 def reference_project(project: Path, arxiv: TimedArxiv, llm: TimedLLM) -> None:
     papers = [(i, project, slug) for i, _, _, project, slug, _ in REFERENCE]
-    text = config_text(arxiv, llm, papers, delay=3.0, conc=4)
+    text = config_text(arxiv, llm, papers, delay=3.0, conc=4, paper_extra=PAPER_EXTRA)
     (project / "config.toml").write_text(text, encoding="utf-8")
 
 
@@ -304,7 +307,7 @@ def print_timeline(events: list[tuple[float, str]], floor: Floor) -> None:
 
 
 def main() -> int:
-    global FIXTURE_PDFS
+    global FIXTURE_PDFS, PAPER_EXTRA
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=3.0, help="model seconds per paper")
     parser.add_argument(
@@ -315,8 +318,12 @@ def main() -> int:
     parser.add_argument(
         "--no-warm", action="store_true", help="skip the default-jobs and warm runs"
     )
+    parser.add_argument(
+        "--no-figures", action="store_true", help="figure = false on every paper (text only)"
+    )
     args = parser.parse_args()
     FIXTURE_PDFS = args.pdf_dir
+    PAPER_EXTRA = "figure = false" if args.no_figures else ""
     if not any(FIXTURE_PDFS.glob("*.pdf")):
         sys.exit(f"no fixture PDFs in {FIXTURE_PDFS}: the floor needs them (--pdf-dir)")
 
@@ -329,6 +336,7 @@ def main() -> int:
         assert isinstance(arxiv, TimedArxiv) and isinstance(llm, TimedLLM)
         rows.append(("model latency (fake server sleeps)", f"{args.latency:g} s per paper"))
         rows.append(("preflight latency (fake server sleeps)", f"{args.preflight_latency:g} s"))
+        rows.append(("key figures", "off (figure = false)" if args.no_figures else "on (default)"))
         rows.append(
             ("extraction CPU of the 6 fixture PDFs, one after another", f"{extraction_cpu():.2f} s")
         )

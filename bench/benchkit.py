@@ -107,8 +107,10 @@ def config_text(
     delay: float,
     conc: int,
     extra: str = "",
+    paper_extra: str = "",
 ) -> str:
-    """A project's config.toml for these (id, project, slug) papers on the fake servers."""
+    """A project's config.toml for these (id, project, slug) papers on the fake servers;
+    `paper_extra`: lines added to every [[papers]] table (such as `figure = false`)."""
     lines = [
         'title = "Benchmark Paper Reading"',
         'intro = "部分摘要基于LLM自动生成"',
@@ -133,6 +135,7 @@ def config_text(
     ]
     for paper_id, project, slug in papers:
         lines += ["[[papers]]", f'id = "{paper_id}"', f'project = "{project}"', f'slug = "{slug}"']
+        lines += [paper_extra] if paper_extra else []
     return "\n".join(lines) + "\n"
 
 
