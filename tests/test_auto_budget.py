@@ -122,6 +122,15 @@ def test_shipped_config_sends_the_six_real_papers_whole_and_12000_still_slices(
     tokens = state(project, "2405.04434")["input"]["tokens"]
     assert line.startswith(f"2405.04434\tv9\tsummarised\tup to date; sent {tokens} of {v2} tokens")
 
+    # back to "auto": a budget change redoes nothing by itself; doctor says what it would hold
+    text = project.config.read_text(encoding="utf-8")
+    project.write_config(text.replace("max_input_tokens = 12000", 'max_input_tokens = "auto"'))
+    assert project.run("doctor") == 0
+    assert (
+        "stored: 2 summaries read their paper whole, 4 a cut text; the budget now holds 4 of "
+        "those whole (`build --only ID --force` redoes one)"
+    ) in capsys.readouterr().out.splitlines()
+
 
 def expected_cost(fake: DeepSeekFake, rates: tuple[Decimal, Decimal, Decimal]) -> str:
     """What the fake's answers cost at these rates, cache hits at the cache-read price."""
@@ -206,6 +215,7 @@ def test_doctor_prints_the_auto_budget_the_next_builds_cost_and_that_now_is_peak
     capsys.readouterr()
     assert project.run("doctor") == 0
     lines = capsys.readouterr().out.splitlines()
+    assert lines[-4] == "stored: 3 summaries read their paper whole, 0 a cut text"
     prompt = int(re.search(r"up to ~(\d+) prompt", lines[-3]).group(1))
     assert sizes < prompt < sizes + 3 * 2000  # each paper's text and the prompt around it
     assert "(auto budget: up to " in lines[-3] and "guessed" not in lines[-3]

@@ -63,6 +63,9 @@ def run_doctor(config: Config, out: TextIO | None = None) -> int:
     labels = {"ok": "ok", "warn": "warning", "problem": "problem"}
     for finding in checks.findings:
         print(f"  {labels[finding.level]}: {one_line(finding.text, 185)}", file=out)
+    stored = stored_input(config, checks.window)
+    if stored:
+        print(f"stored: {stored}", file=out)
     plan, *more = next_build(config, checks.window)
     print(f"next build: {plan}", file=out)
     for line in more:
@@ -165,6 +168,25 @@ def next_build(config: Config, window: Window | None = None) -> list[str]:
         f"({said}{guess})"
     )
     return [plan, _cost_line(config, prompt, completion)]
+
+
+def stored_input(config: Config, window: Window | None = None) -> str | None:
+    """What the stored summaries read of their papers, and how many of the cut ones the budget
+    now holds whole (a budget change redoes nothing by itself); None before any summary."""
+    store = StateStore(config.data_dir)
+    read = [s.input for p in config.papers if (s := store.load(p.id)) and s.summary and s.input]
+    if not read:
+        return None
+    cut = [given for given in read if given.omitted]
+    line = f"{len(read) - len(cut)} summaries read their paper whole, {len(cut)} a cut text"
+    budget, _ = _budget(config, window)
+    fits = [g for g in cut if g.paper_tokens and (budget is None or g.paper_tokens <= budget)]
+    if fits:
+        line += (
+            f"; the budget now holds {len(fits)} of those whole (`build --only ID --force` "
+            "redoes one)"
+        )
+    return line
 
 
 def _budget(config: Config, window: Window | None) -> tuple[int | None, str]:
