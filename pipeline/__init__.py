@@ -27,7 +27,7 @@ How a build flows (one way, each stage in its own place):
         check   --> quality/           checks.py (form, language, copying), grounding.py,
                                        numbers.py (numbers and their units), answers.py (the
                                        reader's questions: quotes found in the paper)
-        store   --> state.py           PaperState (typed), the only reader/writer of
+        store   --> state.py           PaperState (typed, schema 3), the only reader/writer of
                                        output/data/{ID}.json; provenance.py: what a fresh
                                        summary records; store.py: atomic writes, the lock
         publish --> publish/           row.py (Row: one paper as every output sees it),

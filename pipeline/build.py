@@ -30,7 +30,7 @@ from pipeline.redact import redact
 from pipeline.report.model import BuildOptions, BuildReport, Outcome, Status
 from pipeline.sources.arxiv import ArxivClient
 from pipeline.sources.netfail import shorten
-from pipeline.state import Meta, PaperState, StateStore, with_error
+from pipeline.state import CorruptStateError, Meta, PaperState, StateStore, with_error
 from pipeline.store import build_lock, remove_stale_temps, sha256_file
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class Build:
 
     def _run(self) -> None:
         selected = self._selected()
-        states = {p.id: self.store.load(p.id) for p in self.config.papers}
+        states = {p.id: self._load(p.id) for p in self.config.papers}
         if self._surely_work(selected, states):  # while arXiv answers
             self._get_ready()
         metas, errors = self._metadata(selected, states)
@@ -111,7 +111,7 @@ class Build:
             self.figures.apply_pins(selected, {paper.id for paper, _, _ in work})
         if not self.options.only:
             self._drop_removed()
-        states = {p.id: self.store.load(p.id) for p in self.config.papers}
+        states = {p.id: self._load(p.id) for p in self.config.papers}
         take_back = frozenset(self.options.only) if self.options.take_back else frozenset()
         renderer = Renderer(self.config, self.store, take_back)
         failed = {o.paper_id: o.reason for o in self.report.outcomes if o.status == "failed"}
@@ -120,6 +120,16 @@ class Build:
         self.report.render.written += rendered.written
         self.report.render.kept += rendered.kept
         self.report.render.removed += rendered.removed
+
+    def _load(self, paper_id: str) -> PaperState | None:
+        """The stored state; an unreadable one stops the build (exit 2, naming the file) unless
+        this run is forced to summarise that paper again, which then overwrites it."""
+        try:
+            return self.store.load(paper_id)
+        except CorruptStateError:
+            if self.options.force and (not self.options.only or paper_id in self.options.only):
+                return None
+            raise
 
     def _surely_work(
         self, selected: list[PaperConfig], states: dict[str, PaperState | None]
@@ -168,7 +178,7 @@ class Build:
         """Store arXiv's corrections of a stored version's metadata (and forget an earlier
         metadata failure), once the run may write; `worked`: papers stored again by this run."""
         for paper_id, meta in metas.items():
-            state = self.store.load(paper_id) if paper_id in worked else states[paper_id]
+            state = self._load(paper_id) if paper_id in worked else states[paper_id]
             if self.options.offline or not state or state.meta.version != meta.version:
                 continue
             stale_error = state.last_error is not None and state.last_error.stage == "metadata"
@@ -337,29 +347,34 @@ class Build:
     ) -> None:
         """Record a failure: the previous summary and files stay; the next build retries it.
         A paper that never had a summary is stored with its metadata, so its row says why.
-        Recorded only once the preflight said the config works (a refused key marks none)."""
+        Recorded only once the preflight said the config works (a refused key marks none).
+        A whole-run failure (arXiv or the endpoint down) is said once and stored nowhere: a
+        transient outage leaves output/ byte-identical."""
         self.model.verdict()
         if len(reason) > REASON_CHARS:
             logger.debug("%s: %s", paper_id, reason)
             reason = shorten(reason, REASON_CHARS)
-        self._outcome(paper_id, "failed", reason)
-        state = self.store.load(paper_id) if save else None
+        if self._outcome(paper_id, "failed", reason):
+            return
+        state = self._load(paper_id) if save else None
         if state is None and save and meta is not None:
             state = PaperState(paper_id, meta)
         if state is not None:  # "no summary" keeps it stale: the next build retries it
             self.store.save(with_error(state, stage, reason))
 
-    def _outcome(self, paper_id: str, status: Status, reason: str) -> None:
+    def _outcome(self, paper_id: str, status: Status, reason: str) -> bool:
+        """Note what happened to a paper; True when the reason is a run error's (said once)."""
         with self._lock:
             self.report.outcomes.append(Outcome(paper_id, status, reason))
             said_once = self.report.run_level(reason)  # the report says it, once
         self.progress.finish(paper_id, status, reason, quiet=said_once)
+        return said_once
 
     def _drop_removed(self) -> None:
         listed = {p.id for p in self.config.papers}
         renderer = Renderer(self.config, self.store)
         for paper_id in self.store.ids():
-            if paper_id not in listed and (state := self.store.load(paper_id)):
+            if paper_id not in listed and (state := self._load(paper_id)):
                 renderer.remove_paper_files(state, self.report.render)
 
     # -- lazily built collaborators -------------------------------------------------------------

@@ -3,7 +3,8 @@
 PipelineError
  ├── ConfigError        bad usage, config or environment (exit 2)
  │    ├── NewerSchemaError    a state file from a newer pipeline, never overwritten (state.py)
- │    └── PreflightRefused    the endpoint refused the key, model, URL or JSON mode
+ │    ├── PreflightRefused    the endpoint refused the key, model, URL or JSON mode
+ │    └── CorruptStateError   a state file that is not a readable state, named (by state.py)
  ├── LockError          another build holds the lock (exit 3)
  └── PaperError         one paper failed, `stage` says where; the others go on (exit 1)
       ├── FetchError       the PDF download (stage "fetch"), or a watch's arXiv search
@@ -16,7 +17,7 @@ Caught inside their stage and turned into one of the above (or a retry):
   RetryableStatus    sources/retry.py    an HTTP 429/5xx answer: retried
   NotAFeed           sources/arxiv.py    an arXiv API 200 that is not a whole feed: retried
   ExtractError       text/extract.py     a PDF without text: a PdfError
-  StateFormatError   state.py            JSON that is not a paper state: an unreadable record
+  StateFormatError   state.py            JSON that is not a paper state: a CorruptStateError
   QueryError         watch/query.py      a malformed watch query: a ConfigError
   ReadmeFormatError  commands/import_parse.py   a README not in the format: a ConfigError
 
@@ -27,8 +28,10 @@ RunError below: said once before the papers, whose reason is its short kind.
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 # Where a paper failed, as stored in its state's `last_error`: the arXiv metadata request, the
@@ -108,3 +111,33 @@ def check_known_keys(given: Mapping[str, Any], known: Collection[str], where: st
         close = difflib.get_close_matches(unknown[0], known, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known))}"
         raise ConfigError(f"{where}: unknown key {unknown[0]!r} ({hint})")
+
+
+class CorruptStateError(ConfigError):
+    """A state file that is not a readable paper state: named, never taken for "no state"."""
+
+    def __init__(self, path: Path, paper_id: str, cause: str) -> None:
+        super().__init__(
+            f"{_shown(path)}: unreadable paper state ({cause}); restore it (git checkout), or "
+            f"summarise the paper again: build --only {paper_id} --force --take-back"
+        )
+        self.paper_id = paper_id
+
+
+def _shown(path: Path) -> Path:
+    """The path relative to the working folder when it is inside it (shorter), else whole."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def state_cause(exc: BaseException) -> str:
+    """Why a state file is unreadable, in a few words (a JSON or shape error)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not JSON, line {exc.lineno}"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return str(exc)[:80] or type(exc).__name__

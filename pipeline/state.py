@@ -1,12 +1,13 @@
 """The typed paper state and the one place that reads and writes output/data/{ID}.json.
 
-On disk (schema 2) every field below is present, `null` when unknown, except the `WHEN_SET`
+On disk (schema 3) every field below is present, `null` when unknown, except the `WHEN_SET`
 ones (a paper's questions and answers, its key figure), written only when set; keys are sorted.
-Files
-written by 0.1 (schema 1, or no schema) left optional keys out and had no cached or reasoning
-token counts: they load with the defaults and are rewritten in the new layout only when
-something in them changes. Keys this version does not know are kept and written back as they
-were; a file from a newer schema is refused (a ConfigError naming the file), never overwritten.
+Files written by 0.1 (schema 1, or no schema) left optional keys out and had no cached or
+reasoning token counts; schema 2 files lack `withdrawn`: both load with the defaults and are
+rewritten in the new layout only when something in them changes. Unknown keys are kept and
+written back as they were. A file from a newer schema, or one that is not a readable state (cut
+short, a merge conflict, a bad hand edit), is refused with a ConfigError naming the file (exit
+2), never overwritten nor taken for "no state".
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError, Stage
+from pipeline.errors import ConfigError, CorruptStateError, Stage, state_cause
 from pipeline.store import write_if_changed
 
 logger = logging.getLogger(__name__)
 
-STATE_SCHEMA = 2
-OLD_SCHEMAS = (1,)  # migrated on load; a file with no "schema" is a 0.1 file too
+STATE_SCHEMA = 3
+OLD_SCHEMAS = (1, 2)  # migrated on load; a file with no "schema" is a 0.1 file too
 # Optional fields that came after files of this schema were written: stored only when set, so
 # a paper without them keeps a byte-identical file (the reader's questions and their answers).
 WHEN_SET = ("questions_sha256", "answers", "figure")
@@ -225,6 +226,7 @@ class PaperState:
     detail_sha256: str | None = None  # None with a detail_file: a person's file, always kept
     last_error: LastError | None = None
     figure: FigureRef | None = None  # on disk only when set: older files load unchanged
+    withdrawn: int | None = None  # arXiv withdrew this later version: the summary stays of `meta`
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know
 
     @property
@@ -238,7 +240,7 @@ class PaperState:
         return [a.question for a in self.answers if not a.verified]
 
     def to_dict(self) -> dict[str, Any]:
-        """The on-disk record (schema 2): every field, then the unknown keys kept as they were."""
+        """The on-disk record (schema 3): every field, then the unknown keys kept as they were."""
         record: dict[str, Any] = dict(self.extra)
         for f in fields(self):
             if f.name != "extra":
@@ -275,6 +277,7 @@ class PaperState:
                 ],
                 last_error=LastError(**error) if error else None,
                 figure=FigureRef.from_dict(get("figure")) if get("figure") else None,
+                withdrawn=_optional_int(get("withdrawn"), "withdrawn"),
                 extra=extra,
             )
         except TypeError as exc:
@@ -300,6 +303,10 @@ def _optional_str(value: Any, what: str) -> str | None:
     return None if value is None else _want(value, str, what)
 
 
+def _optional_int(value: Any, what: str) -> int | None:
+    return None if value is None else _want(value, int, what)
+
+
 def _plain(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, list)):
         return list(value) if isinstance(value, list) else value
@@ -310,7 +317,8 @@ def migrate(record: dict[str, Any]) -> dict[str, Any]:
     """The record in the current layout; ConfigError for a schema newer than this one.
 
     0.1 (schema 1) left out the keys it had no value for and counted no cached or reasoning
-    tokens: both are filled by the defaults of `PaperState`, `Usage` when read.
+    tokens; schema 2 had no `withdrawn`: all are filled by the defaults of `PaperState`,
+    `Usage` when read.
     """
     schema = record.get("schema", 1)
     if schema == STATE_SCHEMA or schema in OLD_SCHEMAS:
@@ -345,25 +353,27 @@ class StateStore:
         return self.data_dir / f"{paper_id}.json"
 
     def load(self, paper_id: str) -> PaperState | None:
-        """The stored state, or None when there is none or it is unreadable.
+        """The stored state, or None when there is none.
 
-        A file from a newer pipeline raises ConfigError naming it: redoing that paper would
-        overwrite what the newer version stored.
+        A file from a newer pipeline, or one that is not a readable state, raises ConfigError
+        naming it: taking it for "no state" would summarise the paper again (tokens) and then
+        overwrite it, or shuffle the detail files of the others.
         """
         path = self.path(paper_id)
         try:
             state = PaperState.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             return None
-        except (ValueError, UnicodeDecodeError) as exc:  # StateFormatError is a ValueError
-            logger.debug("%s: unreadable state, ignored: %s", path, exc)
-            return None
+        except (ValueError, UnicodeDecodeError, OSError) as exc:  # StateFormatError: ValueError
+            raise CorruptStateError(path, paper_id, state_cause(exc)) from None
         except NewerSchemaError as exc:
             raise ConfigError(
                 f"{path}: written by a newer pipeline (state schema {exc.schema}, this one reads "
                 f"up to {STATE_SCHEMA}); upgrade the pipeline"
             ) from None
-        return state if state.id == paper_id else None
+        if state.id != paper_id:
+            raise CorruptStateError(path, paper_id, f"it holds paper {state.id}")
+        return state
 
     def save(self, state: PaperState) -> None:
         """Write the state atomically, stamped with the schema number; unchanged: no write."""

@@ -1,4 +1,5 @@
-"""The typed paper state: 0.1 files load and round-trip, unknown keys kept, newer ones refused."""
+"""The typed paper state: 0.1 files load and round-trip, unknown keys kept, newer or unreadable
+ones refused (named, never taken for "no state")."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from pipeline.errors import ConfigError
 from pipeline.state import STATE_SCHEMA, PaperState, StateStore, Summary
 from tests.conftest import Project
+from tests.faultkit import LLM, seed_text_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 V2 = "2405.04434"
@@ -66,7 +69,7 @@ def stored(store: StateStore, paper_id: str = V2) -> dict[str, Any]:
     return json.loads(store.path(paper_id).read_text(encoding="utf-8"))
 
 
-def test_a_full_0_1_file_loads_and_saves_as_schema_2_with_nothing_lost(tmp_path: Path) -> None:
+def test_a_full_0_1_file_loads_and_saves_as_schema_3_with_nothing_lost(tmp_path: Path) -> None:
     store = store_with(tmp_path, FULL_V1)
     state = store.load(V2)
     assert state is not None
@@ -77,7 +80,8 @@ def test_a_full_0_1_file_loads_and_saves_as_schema_2_with_nothing_lost(tmp_path:
     store.save(state)
     usage = {**FULL_V1["usage"], "cached_prompt_tokens": 0, "reasoning_tokens": 0}
     given = {**FULL_V1["input"], "paper_tokens": None, "budget": None}  # not known in 0.1
-    assert stored(store) == {**FULL_V1, "schema": STATE_SCHEMA, "usage": usage, "input": given}
+    new = {"schema": STATE_SCHEMA, "usage": usage, "input": given, "withdrawn": None}
+    assert stored(store) == {**FULL_V1, **new}
     assert store.load(V2) == state
 
 
@@ -89,8 +93,8 @@ def test_a_bare_0_1_file_loads_with_defaults_and_round_trips(tmp_path: Path) -> 
     assert state.unsupported_terms == [] and state.detail_file is None
     store.save(state)
     record = stored(store)
-    assert record["schema"] == 2 and record["summary"] is None and record["usage"] is None
-    assert set(record) == set(FULL_V1)  # schema 2 writes every key, null when unknown
+    assert record["schema"] == 3 and record["summary"] is None and record["usage"] is None
+    assert set(record) == {*FULL_V1, "withdrawn"}  # schema 3 writes every key, null when unknown
     assert store.load(V2) == state
 
 
@@ -122,20 +126,35 @@ def test_unknown_keys_are_kept_when_the_state_is_rewritten(tmp_path: Path) -> No
     assert stored(store)["detail_sha256"] == "99" * 32
 
 
+def test_a_schema_2_file_loads_and_round_trips(tmp_path: Path) -> None:
+    record = {**FULL_V1, "schema": 2, "usage": {**FULL_V1["usage"], "reasoning_tokens": 5}}
+    store = store_with(tmp_path, record)
+    state = store.load(V2)
+    assert state is not None and state.withdrawn is None and state.usage.reasoning_tokens == 5
+    store.save(state)
+    assert stored(store)["schema"] == 3 and stored(store)["withdrawn"] is None
+
+
 @pytest.mark.parametrize(
-    "record",
+    "record, cause",
     [
-        {"id": V2},  # no metadata
-        {"id": V2, "meta": {**META, "version": None}, "schema": 2},
-        {"id": V2, "meta": {**META, "lang": "en"}},
-        {**FULL_V1, "summary": {"abstract": 7, "bullets": []}},
-        {**FULL_V1, "schema": "two"},
+        ({"id": V2}, "meta: unexpected NoneType"),  # no metadata
+        ({"id": V2, "meta": {**META, "version": None}, "schema": 2}, "meta.version: unexpected"),
+        ({"id": V2, "meta": {**META, "lang": "en"}}, "meta: "),
+        ({**FULL_V1, "summary": {"abstract": 7, "bullets": []}}, "summary.abstract: unexpected"),
+        ({**FULL_V1, "schema": "two"}, "unknown schema 'two'"),
+        ({**FULL_V1, "id": "2401.02954"}, "it holds paper 2401.02954"),
     ],
 )
-def test_a_record_of_the_wrong_shape_is_treated_as_no_state(
-    tmp_path: Path, record: dict[str, Any]
+def test_a_record_of_the_wrong_shape_is_refused_naming_the_file(
+    tmp_path: Path, record: dict[str, Any], cause: str
 ) -> None:
-    assert store_with(tmp_path, record).load(V2) is None
+    store = store_with(tmp_path, {**record, "id": record.get("id", V2)})
+    if record["id"] != V2:
+        store.path(record["id"]).rename(store.path(V2))
+    with pytest.raises(ConfigError) as caught:
+        store.load(V2)
+    assert str(caught.value).startswith(f"{store.path(V2)}: unreadable paper state ({cause}")
 
 
 def test_a_state_from_a_newer_pipeline_stops_the_build_and_is_left_alone(
@@ -170,3 +189,33 @@ def test_a_warm_build_over_0_1_state_files_redoes_and_rewrites_nothing(
     assert project.run("build") == 0
     assert "build: 0 done, 3 skipped" in capsys.readouterr().err
     assert project.snapshot() == before and len(project.llm.bodies) == asked
+
+
+def test_a_corrupt_state_file_stops_the_build_naming_it_and_changes_nothing(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A state file cut short (or a merge conflict in it) is not "no state": taking it for
+    absent would pay for a new summary, overwrite the file and call the old detail file
+    hand-edited. The build stops before any work (exit 2), naming the file and the remedy."""
+    seed_text_cache(project)
+    assert project.run("build") == 0
+    path = project.output / "data" / f"{LLM}.json"
+    path.write_bytes(path.read_bytes()[:300])
+    before, asked = project.snapshot(), len(project.llm.bodies)
+    capsys.readouterr()
+    for args in (("build",), ("build", "--offline"), ("build", "--dry-run"), ("status",)):
+        assert project.run(*args) == 2, args
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith(
+            f"error: output/data/{LLM}.json: unreadable paper state (not JSON, line "
+        )
+        assert line.endswith(
+            "; restore it (git checkout), or summarise the paper again: "
+            f"build --only {LLM} --force --take-back"
+        )
+        assert project.snapshot() == before and len(project.llm.bodies) == asked
+    # the remedy it names: that paper alone is summarised again and its files written anew
+    assert project.run("build", "--only", LLM, "--force", "--take-back") == 0
+    assert len(project.llm.bodies) == asked + 1
+    assert json.loads(path.read_text(encoding="utf-8"))["schema"] == STATE_SCHEMA
+    assert project.run("build") == 0

@@ -8,8 +8,8 @@ for a `.invalid` name (RFC 2606: never resolves), without asking any real resolv
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,20 +17,9 @@ from pipeline.config import load_config
 from pipeline.errors import FetchError
 from pipeline.sources.arxiv import ArxivClient, Meta
 from tests.conftest import PAPERS, Project, config_text
-from tests.faultkit import LLM, MOE, V2, readme_bytes, seed_text_cache, state
+from tests.faultkit import LLM, MOE, V2, new_version, readme_bytes, seed_text_cache
 
 ALL = sorted((V2, LLM, MOE))
-
-
-@pytest.fixture
-def refused_port() -> Iterator[int]:
-    """A port on 127.0.0.1 that refuses connections (bound, never listening)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        sock.close()
 
 
 @pytest.fixture
@@ -73,7 +62,7 @@ def test_arxiv_unreachable_is_said_once_and_keeps_the_list(
 ) -> None:
     seed_text_cache(project)
     assert project.run("build") == 0
-    readme = readme_bytes(project)
+    readme, before = readme_bytes(project), project.snapshot()
     capsys.readouterr()
     no_sleep.clear()
     api_url, host, cause = _unreachable_cases(refused_port)[case]
@@ -96,7 +85,7 @@ def test_arxiv_unreachable_is_said_once_and_keeps_the_list(
     # one more try after a short wait: the run spends seconds, not the minute of full backoff
     assert no_sleep[0] == 3.0 and len(no_sleep) <= 2 and sum(no_sleep) <= 6.0
     assert readme_bytes(project) == readme  # every paper keeps its row and summary
-    assert state(project, V2)["last_error"] == {"stage": "metadata", "reason": "arXiv unreachable"}
+    assert project.snapshot() == before  # nothing to commit: no error stored in every paper
 
 
 def test_a_first_build_without_arxiv_still_lists_every_paper(
@@ -189,3 +178,28 @@ def test_a_watch_that_finds_arxiv_unreachable_says_it_once_for_the_whole_build(
     assert project.run("watch") == 1
     lines = capsys.readouterr().err.splitlines()
     assert lines.count(run_error) == 1 and lines.index(run_error) < len(lines) - 2
+
+
+def test_the_model_endpoint_going_down_leaves_output_byte_identical(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """New versions to summarise, the endpoint going down after the preflight: said once,
+    stored nowhere (no `last_error` in every state file, no new state file)."""
+    seed_text_cache(project)
+    assert project.run("build") == 0
+    before = project.snapshot()
+    for paper_id in ALL:
+        new_version(project, paper_id)
+
+    def go_down(body: dict[str, Any]) -> tuple[int, Any]:
+        project.llm.httpd.shutdown()  # stop listening; this request gets no answer either
+        project.llm.httpd.server_close()
+        raise ConnectionError("the server went away")
+
+    project.llm.responder = go_down
+    capsys.readouterr()
+    assert project.run("build", "--jobs", "1") == 1
+    err = capsys.readouterr().err
+    assert err.count("unreachable: connection refused") == 1 and "FAILED" not in err
+    assert "  failed: 3 papers (model endpoint unreachable): " in err
+    assert project.snapshot() == before
