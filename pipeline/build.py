@@ -320,7 +320,8 @@ class Build:
         try:
             return self.extractor.text_for(pdf, pdf_sha)
         except ExtractError as exc:
-            raise PdfError(paper_id, str(exc)) from exc
+            logger.debug("%s: %s", paper_id, exc)  # the path is for the log, not the README
+            raise PdfError(paper_id, exc.cause) from exc
 
     def _add_usage(self, usage: Usage) -> None:
         """Count one model answer's tokens in the run totals (failed papers' answers too), and

@@ -10,6 +10,7 @@ import functools
 import io
 import os
 import re
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from pipeline.text.extract import ExtractError, clean_text, extract_text
 from pipeline.text.pool import Extractor
+from tests.pdfgen import FILLER
 
 PDF_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "pdfs"
 PAPERS = ["2401.06066", "2405.04434", "2406.11931", "2408.08152", "2501.12948", "2501.17811"]
@@ -105,7 +107,7 @@ def test_extract_text_joins_pages_with_form_feeds() -> None:
 @pytest.mark.parametrize(
     ("content", "cause"),
     [
-        (b"", "empty file"),
+        (b"", "empty PDF file"),
         (b"<!DOCTYPE html><html><body>Rate limited</body></html>", "not a PDF"),
         (b"%PDF-1.7\n" + b"\x00garbage\xff" * 50, "unreadable PDF"),
     ],
@@ -305,7 +307,7 @@ def test_extractor_times_out_and_kills_the_child(tmp_path: Path) -> None:
     pdf = write_pdf(tmp_path / "slow.pdf")
     extractor = Extractor(tmp_path / "cache", timeout_seconds=0.5, _target=_sleepy)
     started = time.monotonic()
-    with pytest.raises(ExtractError, match=r"slow\.pdf: timed out after 0\.5 s"):
+    with pytest.raises(ExtractError, match=r"slow\.pdf: text extraction timed out after 0\.5 s"):
         extractor.text_for(pdf, "5105")
     assert time.monotonic() - started < 45  # killed at its limit, long before its 60 s end
     assert not extractor._children  # killed and reaped
@@ -330,3 +332,29 @@ def test_extractor_reports_a_dead_child(tmp_path: Path) -> None:
 def test_extractor_rejects_unsafe_hash(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         Extractor(tmp_path).text_for(tmp_path / "x.pdf", "../escape")
+
+
+def _no_break_text(lines: int) -> str:
+    """pypdf text of pages whose lines all run on: one paragraph that never ends."""
+    words = textwrap.wrap(FILLER * (lines // 2 + 2), 95)[:lines]
+    return "\f".join("\n".join(words[i : i + 55]) for i in range(0, lines, 55))
+
+
+def _cpu_seconds(text: str, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.thread_time()
+        clean_text(text)
+        best = min(best, time.thread_time() - started)
+    return best
+
+
+def test_clean_up_of_a_paragraph_that_never_ends_grows_linearly() -> None:
+    """A PDF with no paragraph break took 40 s at 50 pages (pypdf: 0.1 s): each line was added to
+    one growing string and searched from its start. Eight times the text must cost about eight
+    times the CPU (a quadratic clean-up: 64 times). CPU time of this thread, best of a few runs,
+    and a threshold three times the linear ratio: a busy machine cannot make it fail."""
+    small, large = _no_break_text(300), _no_break_text(2400)
+    assert clean_text(large).count("\n\n") <= 2  # it is one paragraph, or nearly
+    ratio = _cpu_seconds(large, 2) / _cpu_seconds(small, 5)
+    assert ratio < 24, f"clean-up of 8x the text took {ratio:.0f}x the CPU time"

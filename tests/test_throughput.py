@@ -234,7 +234,9 @@ def test_a_worker_is_replaced_after_its_share_of_documents(
 def test_after_a_timeout_the_next_document_gets_a_fresh_worker(tmp_path: Path) -> None:
     extractor = Extractor(tmp_path / "text", workers=1, timeout_seconds=0.3, _target=_worker_pid)
     with extractor:
-        with pytest.raises(ExtractError, match=r"slow\.pdf: timed out after 0\.3 s"):
+        with pytest.raises(
+            ExtractError, match=r"slow\.pdf: text extraction timed out after 0\.3 s"
+        ):
             extractor.text_for(tmp_path / "slow.pdf", "5105")
         assert not extractor._children  # the stuck worker was killed and reaped
         # the next document gets a generous limit: a busy machine must not fail this test

@@ -24,7 +24,12 @@ MIN_TEXT_CHARS = 200
 
 
 class ExtractError(Exception):
-    """A PDF whose text cannot be had; the message names the file and the cause."""
+    """A PDF whose text cannot be had: `cause` says why in a few words and no path (a paper's
+    reason, shown in its README row); the message names the file too (for the log)."""
+
+    def __init__(self, path: Path | str, cause: str) -> None:
+        super().__init__(f"{path}: {cause}")
+        self.cause = cause
 
 
 # --- extraction ------------------------------------------------------------------------------
@@ -51,23 +56,23 @@ def extract_text(pdf_path: Path) -> str:
         with path.open("rb") as fh:
             head = fh.read(1024)
     except OSError as exc:
-        raise ExtractError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        raise ExtractError(path, f"cannot read the PDF ({exc.strerror or exc})") from exc
     if not head:
-        raise ExtractError(f"{path}: empty file")
+        raise ExtractError(path, "empty PDF file")
     if b"%PDF-" not in head:
-        raise ExtractError(f"{path}: not a PDF (no %PDF- header)")
+        raise ExtractError(path, "not a PDF (no %PDF- header)")
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not _decrypted(reader):
-            raise ExtractError(f"{path}: encrypted (needs a password)")
+            raise ExtractError(path, "PDF encrypted (needs a password)")
         pages = [page.extract_text() or "" for page in reader.pages]
     except ExtractError:
         raise
     except Exception as exc:  # pypdf raises PdfReadError, PdfStreamError, and others
-        raise ExtractError(f"{path}: unreadable PDF ({type(exc).__name__}: {exc})") from exc
+        raise ExtractError(path, f"unreadable PDF ({type(exc).__name__}: {exc})") from exc
     text = "\f".join(pages)
     if sum(not ch.isspace() for ch in text) < MIN_TEXT_CHARS:
-        raise ExtractError(f"{path}: no extractable text (image-only or empty PDF?)")
+        raise ExtractError(path, "no extractable text in the PDF (image-only or empty?)")
     return text
 
 
@@ -89,7 +94,7 @@ _BLOCK_START = re.compile(f"{_BULLET.pattern}|{_CAPTION.pattern}")
 _RESUME = re.compile(r"[a-z]+(?:[\s,;)]|$)")  # a lowercase word goes on with a cut sentence
 _FOOTNOTE_URL = re.compile(r"\d{1,2}\s?(?:https?://|www\.)\S+")
 _WORD = re.compile(r"\w+(?:-\w+)*")
-_BROKEN_WORD = re.compile(r"([\w-]*[A-Za-z])-$")
+_WORD_RUN_CAP = 256  # a "word" longer than this before a line-end hyphen is not looked at whole
 _CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _SENTENCE_END = tuple(".!?:;。！？：；")
 # Prefixes that form closed compounds ("under-standing" -> "understanding").
@@ -173,7 +178,7 @@ def _vocabulary(lines: list[str]) -> Counter[str]:
         words = [w.lower() for w in _WORD.findall(line)]
         if broken_before and words:
             words.pop(0)
-        broken_before = _BROKEN_WORD.search(line) is not None
+        broken_before = _broken_word([line]) is not None
         if broken_before and words:
             words.pop()
         vocab.update(words)
@@ -200,15 +205,64 @@ def _keep_hyphen(left: str, right: str, vocab: Counter[str]) -> bool:
     return vocab[left.lower()] > 0 and vocab[right.lower()] > 0
 
 
-def _join(current: str, line: str, vocab: Counter[str]) -> str:
-    if broken := _BROKEN_WORD.search(current):
-        right = _WORD.match(line)
-        if right and line[0].isalpha():
-            keep = _keep_hyphen(broken.group(1), right.group(0), vocab)
-            return current + line if keep else current[:-1] + line
-    if _CJK.match(current[-1]) and _CJK.match(line[0]):
-        return current + line
-    return f"{current} {line}"
+def _broken_word(pieces: list[str]) -> str | None:
+    """The word before a hyphen that ends the text `pieces` make ("experi" of "... experi-"),
+    or None: what `([\\w-]*[A-Za-z])-$` finds, read from the end, so it costs the word's length
+    (at most _WORD_RUN_CAP characters), not the text's."""
+    if not pieces or not pieces[-1].endswith("-"):
+        return None
+    run: list[str] = []
+    size = 0
+    for piece in reversed(pieces):
+        start = len(piece)
+        while start > 0 and size < _WORD_RUN_CAP and _word_char(piece[start - 1]):
+            start -= 1
+            size += 1
+        run.append(piece[start:])
+        if start > 0 or size >= _WORD_RUN_CAP:
+            break
+    word = "".join(reversed(run))[:-1]
+    return word if word and word[-1].isascii() and word[-1].isalpha() else None
+
+
+def _word_char(ch: str) -> bool:
+    return ch.isalnum() or ch in "_-"
+
+
+class _Paragraph:
+    """A paragraph being built line by line: its pieces, joined once when it is done. (Adding
+    each line to one growing string copies the string every time: quadratic in a paragraph that
+    never ends, such as a PDF's text with no paragraph breaks.)"""
+
+    def __init__(self, first: str) -> None:
+        self.pieces = [first]
+
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+    def head(self, chars: int = 200) -> str:
+        """The paragraph's first `chars` characters (or a few more)."""
+        taken, size = [], 0
+        for piece in self.pieces:
+            taken.append(piece)
+            size += len(piece)
+            if size >= chars:
+                break
+        return "".join(taken)
+
+    def join(self, line: str, vocab: Counter[str]) -> None:
+        """Add the next line, with a space, or none after a CJK character or a broken word."""
+        if broken := _broken_word(self.pieces):
+            right = _WORD.match(line)
+            if right and line[0].isalpha():
+                if not _keep_hyphen(broken, right.group(0), vocab):
+                    self.pieces[-1] = self.pieces[-1][:-1]
+                self.pieces.append(line)
+                return
+        if _CJK.match(self.pieces[-1][-1]) and _CJK.match(line[0]):
+            self.pieces.append(line)
+        else:
+            self.pieces.append(" " + line)
 
 
 def _is_caption(line: str) -> bool:
@@ -229,8 +283,8 @@ def _line_end(line: str, following: str | None, width: int, caption: bool) -> st
         or len(following) < width * 0.5
         and not following.rstrip("\"'”’").endswith(_SENTENCE_END)
     )
-    if _BROKEN_WORD.search(line):
-        if following[0].islower() or _BROKEN_WORD.search(following):
+    if _broken_word([line]):
+        if following[0].islower() or _broken_word([following]):
             return "join"
         return "interrupt" if unfinished else "join"
     if len(line) < width * 0.5 or sentence_end and len(line) < width * 0.85:
@@ -250,24 +304,26 @@ class _Reflow:
         self.width = max(20, lengths[int(len(lengths) * 0.9)])
         self.lines, self.vocab = lines, vocab
         self.out: list[str] = []
-        self.current, self.short_run = "", False
+        self.current: _Paragraph | None = None
+        self.short_run = False
         self.suspended: int | None = None  # index in `out` of an interrupted paragraph
 
     def flush(self, interrupted: bool = False) -> None:
         if self.current:
-            self.out.append(self.current)
+            self.out.append(self.current.text())
             if interrupted:
                 self.suspended = len(self.out) - 1
-        self.current, self.short_run = "", False
+        self.current, self.short_run = None, False
 
     def start(self, line: str, short: bool) -> None:
         if self.suspended is not None and _RESUME.match(line) and not short:
-            self.current = _join(self.out.pop(self.suspended), line, self.vocab)
+            self.current = _Paragraph(self.out.pop(self.suspended))
+            self.current.join(line, self.vocab)
             self.suspended = None
             return
         if not short and not _is_caption(line):
             self.suspended = None
-        self.current, self.short_run = line, short
+        self.current, self.short_run = _Paragraph(line), short
 
     def run(self) -> list[str]:
         for i, line in enumerate(self.lines):
@@ -277,18 +333,18 @@ class _Reflow:
                 self.out.append(line)
                 self.suspended = None
                 continue
-            short = len(line) < self.width * 0.5 and not _BROKEN_WORD.search(line)
-            if self.short_run and short and not _BLOCK_START.match(line):
-                self.current += "\n" + line
+            short = len(line) < self.width * 0.5 and not _broken_word([line])
+            if self.short_run and short and not _BLOCK_START.match(line) and self.current:
+                self.current.pieces.append("\n" + line)
                 continue
             if self.short_run:
                 self.flush()
             if self.current:
-                self.current = _join(self.current, line, self.vocab)
+                self.current.join(line, self.vocab)
             else:
                 self.start(line, short)
-            if not self.short_run:
-                caption = _is_caption(self.current)
+            if not self.short_run and self.current:
+                caption = _is_caption(self.current.head())
                 end = _line_end(line, following, self.width, caption)
                 if end != "join":
                     self.flush(interrupted=end == "interrupt")
@@ -326,5 +382,5 @@ def extract_clean(pdf_path: Path) -> str:
     """What a child process runs by default: extraction then clean-up."""
     text = clean_text(extract_text(pdf_path))
     if sum(not ch.isspace() for ch in text) < MIN_TEXT_CHARS:
-        raise ExtractError(f"{pdf_path}: no extractable text (only page furniture and figures)")
+        raise ExtractError(pdf_path, "no extractable text in the PDF (only page furniture)")
     return text

@@ -60,9 +60,9 @@ def _serve(conn: Connection) -> None:
         try:
             result = ("ok", target(Path(path), *args))
         except ExtractError as exc:
-            result = ("error", str(exc))
+            result = ("error", exc.cause)
         except BaseException as exc:  # reported to the parent, never raised here
-            result = ("error", f"{path}: {type(exc).__name__}: {exc}")
+            result = ("error", f"text extraction failed ({type(exc).__name__}: {exc})")
         try:
             conn.send(result)
         except OSError:  # the parent is gone
@@ -204,7 +204,7 @@ class Extractor:
         finally:
             self._release()
         if status != "ok":
-            raise ExtractError(payload)
+            raise ExtractError(path, payload)
         return payload
 
     def _acquire(self, path: Path) -> None:
@@ -229,7 +229,7 @@ class Extractor:
                 heapq.heapify(self._waiting)
                 self._turns.notify_all()
             if self._closed:
-                raise ExtractError(f"{path}: extractor is closed")
+                raise ExtractError(path, "extractor is closed")
             self._free -= 1
 
     def wait_idle(self) -> None:
@@ -248,7 +248,7 @@ class Extractor:
         """An idle worker, or a new one."""
         with self._guard:
             if self._closed:
-                raise ExtractError(f"{path}: extractor is closed")
+                raise ExtractError(path, "extractor is closed")
             while self._idle:
                 worker = self._idle.pop()
                 if worker.process.is_alive():
@@ -282,7 +282,7 @@ class Extractor:
         except OSError as exc:  # the worker is gone (killed from outside while idle)
             worker.process.join(5)
             raise ExtractError(
-                f"{path}: extraction process died (exit code {worker.process.exitcode})"
+                path, f"text extraction process died (exit code {worker.process.exitcode})"
             ) from exc
 
     def _receive(self, worker: _Worker, path: Path) -> tuple[str, Any]:
@@ -291,16 +291,18 @@ class Extractor:
         try:
             while True:  # a new worker says ("ready", "") first, then ("started", "")
                 if not worker.conn.poll(max(STARTUP_SECONDS, self.timeout_seconds)):
-                    raise ExtractError(f"{path}: extraction process did not start")
+                    raise ExtractError(path, "text extraction process did not start")
                 if worker.conn.recv()[0] == "started":
                     break
             if not worker.conn.poll(self.timeout_seconds):
-                raise ExtractError(f"{path}: timed out after {self.timeout_seconds:g} s")
+                raise ExtractError(
+                    path, f"text extraction timed out after {self.timeout_seconds:g} s"
+                )
             return worker.conn.recv()
         except (EOFError, OSError) as exc:
             worker.process.join(5)
             raise ExtractError(
-                f"{path}: extraction process died (exit code {worker.process.exitcode})"
+                path, f"text extraction process died (exit code {worker.process.exitcode})"
             ) from exc
 
     def _reap(self, worker: _Worker) -> None:
