@@ -141,7 +141,7 @@ def parse_id(raw: str) -> tuple[str, int | None] | None:
 def load_config(path: Path) -> Config:
     """Read and validate the config file; raise ConfigError naming the file, key or paper."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM (Windows) is fine
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found (use --config PATH)") from None
     except (OSError, UnicodeDecodeError) as exc:

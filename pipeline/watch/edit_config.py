@@ -7,6 +7,7 @@ write, so a person's file never loses a line.
 
 from __future__ import annotations
 
+import codecs
 import re
 
 import tomlkit
@@ -43,11 +44,27 @@ def paper_table(paper_id: str, project: str) -> dict[str, str]:
 
 
 def _read(config: Config) -> str:
+    """The file's text with LF line ends and no BOM (see `_styled` for writing it back)."""
     try:
-        text = config.path.read_text(encoding="utf-8")
+        data = config.path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{config.path}: cannot read config file: {exc}") from None
+    try:
+        text = data.decode("utf-8-sig").replace("\r\n", "\n")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{config.path}: cannot read config file: {exc}") from None
     return text if text.endswith("\n") or not text else text + "\n"
+
+
+def _styled(config: Config, text: str) -> bytes:
+    """`text` in the file's own style: CRLF line ends and a BOM when it had them (Windows)."""
+    try:
+        data = config.path.read_bytes()
+    except OSError:
+        data = b""
+    if b"\r\n" in data:
+        text = text.replace("\n", "\r\n")
+    return (codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b"") + text.encode("utf-8")
 
 
 def _inserted(old: str, new: str) -> bool:
@@ -65,7 +82,7 @@ def _write(config: Config, old: str, new: str) -> Config:
     if not _inserted(old, new):
         raise ConfigError(f"{config.path}: tomlkit would move other lines: edit the file by hand")
     updated = config_from_text(config.path, new)
-    atomic_write(config.path, new, config.cache_dir / "tmp")
+    atomic_write(config.path, _styled(config, new), config.cache_dir / "tmp")
     return updated
 
 
