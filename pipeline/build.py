@@ -19,7 +19,7 @@ from pipeline.errors import (
 )
 from pipeline.figures.keyfig import KeyFigures
 from pipeline.llm import prices
-from pipeline.llm.limiter import AdaptiveLimiter, is_local_endpoint
+from pipeline.llm.limiter import AdaptiveLimiter, runs_locally
 from pipeline.llm.session import ModelSession
 from pipeline.llm.summarise import prompt_hash
 from pipeline.plan import pdf_cache_path, stale_reason
@@ -70,7 +70,7 @@ class Build:
         self._warmer: IndexWarmer | None = None
         self._lock = threading.Lock()
         self.limiter = AdaptiveLimiter(
-            options.jobs or config.llm.concurrency, local=is_local_endpoint(config.llm.base_url)
+            options.jobs or config.llm.concurrency, local=runs_locally(config.llm)
         )
         self.model = ModelSession(
             config.llm, api_key, self.limiter, self._add_usage, progress.stage

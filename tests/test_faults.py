@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 import types
@@ -602,9 +603,9 @@ def test_model_stalled_on_a_remote_endpoint_is_retried_twice_then_fails(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import pipeline.build
+    import pipeline.llm.limiter
 
-    monkeypatch.setattr(pipeline.build, "is_local_endpoint", lambda url: False)
+    monkeypatch.setattr(pipeline.llm.limiter, "is_local_endpoint", lambda url, provider=None: False)
     script(project.llm, MOE, then=lambda body: (stall.wait(10), FakeLLM.default(body))[1])
     short_timeouts(project, retries=3, llm_timeout=1)
     assert project.run("build") == 1
@@ -636,6 +637,36 @@ def test_model_stalled_on_a_local_endpoint_is_sent_again_once_only(
     assert retrying_lines(stderr) == []
     assert "build: 2 done, 0 skipped, 1 failed" in stderr
     assert "  model concurrency: lowered from 4 to 1 (the endpoint answered" in stderr
+
+
+def test_provider_vllm_on_a_host_name_gets_the_local_timeout_policy(
+    project: Project,
+    stall: threading.Event,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`provider = "vllm"` on a host name (no private IP to see): the profile says local, so a
+    timed-out prompt, still queued there, is not sent again at once."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        return real("127.0.0.1" if host == "gpu-box.example" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    script(project.llm, MOE, then=lambda body: (stall.wait(10), FakeLLM.default(body))[1])
+    short_timeouts(project, retries=3, llm_timeout=0.2)
+    port = project.llm.base_url.split(":")[2].split("/")[0]
+    text = project.config.read_text(encoding="utf-8")
+    text = text.replace(project.llm.base_url, f"http://gpu-box.example:{port}/v1")
+    project.write_config(text.replace("[llm]\n", '[llm]\nprovider = "vllm"\n'))
+    assert project.run("build") == 1
+    stderr = err(capsys)
+    assert failed_lines(stderr) == [
+        f"failed: {MOE}: model request timed out: no answer within 0.2 s (llm.timeout_seconds), "
+        "2 tries; a local endpoint works one prompt at a time: raise llm.timeout_seconds"
+    ]
+    assert len(requests_for(project.llm, MOE)) == 2  # no client-side retry of the timeout
+    assert retrying_lines(stderr) == []
 
 
 def test_model_refusing_the_key_names_the_variable_not_the_key(

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from pipeline.config import LlmConfig
 from pipeline.errors import MODEL_UNREACHABLE, ConfigError, RunError, SummariseError
 from pipeline.llm.answer import Reply, read_reply
-from pipeline.llm.limiter import AdaptiveLimiter, is_local_endpoint
+from pipeline.llm.limiter import AdaptiveLimiter, runs_locally
 from pipeline.llm.providers import RequestShape, profile_for
 from pipeline.redact import redact
 from pipeline.state import Usage
@@ -79,8 +79,7 @@ class ModelClient:
             timeout=cfg.timeout_seconds,
             max_retries=0,  # retried by the limiter, the one layer that sees 429s (limiter.py)
         )
-        local = self.profile.local or is_local_endpoint(cfg.base_url)
-        self.limiter = limiter or AdaptiveLimiter(cfg.concurrency, local=local)
+        self.limiter = limiter or AdaptiveLimiter(cfg.concurrency, local=runs_locally(cfg))
 
     def close(self) -> None:
         self.openai.close()

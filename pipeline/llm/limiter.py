@@ -40,6 +40,8 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from pipeline.config import LlmConfig
+from pipeline.llm.providers import profile_for
 from pipeline.sources import retry as netretry
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,13 @@ def is_local_endpoint(base_url: str) -> bool:
     except ValueError:
         return False
     return address.is_loopback or address.is_private or address.is_link_local
+
+
+def runs_locally(cfg: LlmConfig) -> bool:
+    """Whether the endpoint is a server on the user's machine or network (one queue, few
+    slots: the local timeout policy): by its provider's profile (`provider = "vllm"` on any
+    host name), else by its address (localhost, a private IP)."""
+    return profile_for(cfg).local or is_local_endpoint(cfg.base_url)
 
 
 def _kind(exc: BaseException) -> str | None:
