@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.config import Config, PaperConfig
 from pipeline.errors import (
     MODEL_UNREACHABLE,
+    OUTPUT_UNWRITABLE,
     PaperError,
     PdfError,
     PreflightRefused,
@@ -22,7 +23,7 @@ from pipeline.llm import prices
 from pipeline.llm.limiter import AdaptiveLimiter, runs_locally
 from pipeline.llm.session import ModelSession
 from pipeline.llm.summarise import prompt_hash
-from pipeline.plan import pdf_cache_path, stale_reason
+from pipeline.plan import pdf_cache_path, stale_reason, written_folders
 from pipeline.progress import Progress
 from pipeline.provenance import summarised_state
 from pipeline.publish.render import Renderer
@@ -31,7 +32,14 @@ from pipeline.report.model import BuildOptions, BuildReport, Outcome, Status
 from pipeline.sources.arxiv import ArxivClient
 from pipeline.sources.netfail import shorten
 from pipeline.state import CorruptStateError, Meta, PaperState, StateStore, with_error
-from pipeline.store import build_lock, remove_stale_temps, sha256_file
+from pipeline.store import (
+    UNWRITABLE_ERRNOS,
+    build_lock,
+    check_writable,
+    remove_stale_temps,
+    sha256_file,
+    unwritable,
+)
 
 if TYPE_CHECKING:
     from pipeline.state import Usage
@@ -62,7 +70,7 @@ class Build:
         self.options = options
         self.api_key = api_key
         self.progress = progress
-        self.store = StateStore(config.data_dir, tmp_dir=config.cache_dir / "tmp")
+        self.store = StateStore(config.data_dir)
         self.report = BuildReport()
         self.prompt_sha = prompt_hash()
         self._arxiv = arxiv_client
@@ -83,7 +91,10 @@ class Build:
     def run(self) -> BuildReport:
         """Hold the build lock and run every stage; the report says what happened."""
         with build_lock(self.config.cache_dir / "build.lock"):
-            remove_stale_temps(self.config.output_dir, self.config.cache_dir / "tmp")
+            config = self.config
+            remove_stale_temps(config.output_dir, config.cache_dir, shallow=(config.path.parent,))
+            if not self.options.dry_run:  # before any request: an answer not stored is paid for
+                check_writable(*written_folders(config, self.options.offline))
             try:
                 self._watch()
                 self._run()
@@ -254,6 +265,11 @@ class Build:
             except PreflightRefused:
                 raise
             except Exception as exc:  # one paper's surprise never stops the others
+                if isinstance(exc, OSError) and exc.errno in UNWRITABLE_ERRNOS:
+                    with self._lock:  # the disk refused a write: the whole run's, said once
+                        self.report.add_run_errors([unwritable(exc, self.config.output_dir)])
+                    self._fail(paper.id, "paper", OUTPUT_UNWRITABLE, meta=meta)
+                    return
                 logger.debug("%s: unexpected error", paper.id, exc_info=True)
                 reason = redact(f"unexpected {type(exc).__name__}: {exc}", self.api_key)
                 self._fail(paper.id, "paper", reason, meta=meta)
@@ -269,6 +285,8 @@ class Build:
             return
         if self.model.unreachable:  # said once for the run; no download for nothing
             raise SummariseError(paper.id, MODEL_UNREACHABLE)
+        if self.report.run_level(OUTPUT_UNWRITABLE):  # nothing more could be stored
+            raise SummariseError(paper.id, OUTPUT_UNWRITABLE)
         pdf = self._pdf(paper.id, meta)
         pdf_sha = sha256_file(pdf)
         self._unless_refused()
@@ -306,7 +324,7 @@ class Build:
             self._unless_refused()
             self.progress.update(paper_id, "downloading PDF")
             with self._download_slots:
-                self.arxiv.download_pdf(meta, pdf, self.config.cache_dir / "tmp")
+                self.arxiv.download_pdf(meta, pdf)
         return pdf
 
     def _unless_refused(self) -> None:

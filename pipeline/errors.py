@@ -39,10 +39,13 @@ from typing import Any, Literal
 Stage = Literal["metadata", "fetch", "extract", "summarise", "paper"]
 
 # A whole-run failure's kind: also the short reason of every paper it hits.
-RunKind = Literal["arXiv unreachable", "arXiv API failed", "model endpoint unreachable"]
+RunKind = Literal[
+    "arXiv unreachable", "arXiv API failed", "model endpoint unreachable", "output not writable"
+]
 ARXIV_UNREACHABLE: RunKind = "arXiv unreachable"  # arXiv could not be reached at all
 ARXIV_API_FAILED: RunKind = "arXiv API failed"  # the API kept answering with an error
 MODEL_UNREACHABLE: RunKind = "model endpoint unreachable"
+OUTPUT_UNWRITABLE: RunKind = "output not writable"  # a write refused mid-run (disk full ...)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,13 @@ def questions_sha(questions: tuple[str, ...]) -> str | None:
     return sha256_bytes("\0".join(questions).encode("utf-8")) if questions else None
 
 
+def written_folders(config: Config, offline: bool) -> list[Path]:
+    """The folders a build writes to: the output's, and the caches' unless --offline."""
+    out, cache = config.output_dir, config.cache_dir
+    folders = [out, config.data_dir, out / config.details_dir]
+    return folders if offline else [*folders, cache / "pdf", cache / "text"]
+
+
 def stale_reason(
     config: Config,
     paper: PaperConfig,

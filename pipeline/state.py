@@ -344,9 +344,8 @@ def dumps_state(state: PaperState) -> str:
 class StateStore:
     """The per-paper JSON records under output/data/."""
 
-    def __init__(self, data_dir: Path, tmp_dir: Path | None = None) -> None:
+    def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.tmp_dir = tmp_dir
 
     def path(self, paper_id: str) -> Path:
         """The state file of one paper: ``data_dir / f"{ID}.json"``."""
@@ -377,7 +376,7 @@ class StateStore:
 
     def save(self, state: PaperState) -> None:
         """Write the state atomically, stamped with the schema number; unchanged: no write."""
-        write_if_changed(self.path(state.id), dumps_state(state), self.tmp_dir)
+        write_if_changed(self.path(state.id), dumps_state(state))
 
     def ids(self) -> list[str]:
         """IDs of every stored paper, sorted."""

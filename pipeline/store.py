@@ -11,7 +11,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipeline.errors import LockError
+from pipeline.errors import OUTPUT_UNWRITABLE, ConfigError, LockError, RunError
+
+TEMP_PREFIX, TEMP_SUFFIX = ".tmp-", ".part"  # an atomic write's temporary file
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -26,21 +28,17 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def atomic_write(path: Path, data: bytes | str, tmp_dir: Path | None = None) -> None:
+def atomic_write(path: Path, data: bytes | str) -> None:
     """Write via a temporary file and a rename, so readers see the old file or the new, never half.
 
-    The temporary file lives in `tmp_dir` when it is on the same file system (so a build killed
-    mid-write leaves nothing in the output folder), else next to `path`.
+    The temporary file (`.tmp-*.part`) lives next to `path`: a rename is atomic only within one
+    mount, and a bind-mounted output/ (Docker, CI caches) is a mount of its own even on the same
+    device. One left by a killed build is removed by the next (`remove_stale_temps`).
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
-    where = path.parent
-    if tmp_dir is not None:
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        if os.stat(tmp_dir).st_dev == os.stat(path.parent).st_dev:
-            where = tmp_dir
-    fd, tmp = tempfile.mkstemp(dir=where, prefix=".tmp-", suffix=".part")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -53,13 +51,13 @@ def atomic_write(path: Path, data: bytes | str, tmp_dir: Path | None = None) -> 
         raise
 
 
-def write_if_changed(path: Path, data: str, tmp_dir: Path | None = None) -> bool:
+def write_if_changed(path: Path, data: str) -> bool:
     """Atomically write `data` unless the file already holds exactly it; True when written."""
     encoded = data.encode("utf-8")
     with contextlib.suppress(FileNotFoundError):
         if path.read_bytes() == encoded:
             return False
-    atomic_write(path, encoded, tmp_dir)
+    atomic_write(path, encoded)
     return True
 
 
@@ -86,10 +84,52 @@ def build_lock(lock_path: Path) -> Iterator[None]:
         fh.close()
 
 
-def remove_stale_temps(*folders: Path) -> None:
-    """Delete temporary files left by a build that was killed mid-write."""
+def remove_stale_temps(*folders: Path, shallow: tuple[Path, ...] = ()) -> None:
+    """Delete temporary files left by a build that was killed mid-write: anywhere under
+    `folders`, directly in the `shallow` ones (the config's folder)."""
+    found = [p for f in folders if f.is_dir() for p in f.rglob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}")]
+    found += [p for f in shallow if f.is_dir() for p in f.glob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}")]
+    for tmp in found:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+# A write the disk or the mount refused: no space, read-only, no permission, over quota.
+UNWRITABLE_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT})
+
+
+def unwritable(exc: OSError, where: Path) -> RunError:
+    """The run error of a write the disk refused, naming the file (else `where`)."""
+    path = str(exc.filename or where)
+    return RunError(OUTPUT_UNWRITABLE, path, f"{OUTPUT_UNWRITABLE}: {path}: {exc.strerror or exc}")
+
+
+PROBE_BYTES = 4096  # a full disk refuses this much; an empty file it may still create
+
+
+def check_writable(*folders: Path) -> None:
+    """ConfigError naming the first folder where a file cannot be written (read-only, no
+    space, not a folder): said before the build pays for any model answer it could not store."""
     for folder in folders:
-        if folder.is_dir():
-            for tmp in folder.rglob(".tmp-*.part"):
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
+        _probe(folder)
+
+
+def _probe(folder: Path) -> None:
+    """Write and remove a temporary file in `folder`, or in the nearest folder above it that
+    exists (where it would be created): nothing is left behind, no folder is made."""
+    where = folder
+    while not where.exists() and where.parent != where:
+        where = where.parent
+    try:
+        fd, probe = tempfile.mkstemp(dir=where, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
+    except OSError as exc:
+        raise ConfigError(f"{folder}: not writable ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(b"\0" * PROBE_BYTES)
+            fh.flush()
+    except OSError as exc:
+        raise ConfigError(f"{folder}: cannot write there ({exc.strerror or exc})") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(probe)

@@ -34,7 +34,7 @@ def adopt(readme: Path, config_path: Path) -> int:
         raise ConfigError(f"{readme}: cannot import: {exc}") from None
     atomic_write(config_path, text)
     config = load_config(config_path)
-    store = StateStore(config.data_dir, tmp_dir=config.cache_dir / "tmp")
+    store = StateStore(config.data_dir)
     for paper in parsed.papers:
         store.save(_state(config, paper))
     print(

@@ -94,10 +94,9 @@ def publish(
     pdf: Path,
     pdf_sha: str,
     figure: Figure,
-    tmp_dir: Path | None = None,
 ) -> FigureRef | None:
-    """Render `figure` (cached by PDF hash) and write it to output/figures/ (its temporary file
-    in `tmp_dir`); its reference, or None when it cannot be rendered or written."""
+    """Render `figure` (cached by PDF hash) and write it to output/figures/; its reference, or
+    None when it cannot be rendered or written."""
     from pipeline.figures.jobs import render_job
     from pipeline.text.extract import ExtractError
 
@@ -114,7 +113,7 @@ def publish(
     path = output_dir / FIGURES_DIR / name
     try:
         if not path.is_file() or path.read_bytes() != data:
-            atomic_write(path, data, tmp_dir)
+            atomic_write(path, data)
     except OSError as exc:
         log.warning("%s: cannot write %s (%s)", paper.id, path, exc)
         return None
@@ -163,9 +162,8 @@ class KeyFigures:
         try:
             out = self.config.output_dir
             sha = sha256_file(pdf)
-            tmp = self.config.cache_dir / "tmp"
             return publish(
-                self._extractor(), self.cache_dir, out, paper, meta.version, pdf, sha, chosen, tmp
+                self._extractor(), self.cache_dir, out, paper, meta.version, pdf, sha, chosen
             )
         except Exception:  # a figure never blocks a summary
             log.warning("%s: figure %d not published", paper.id, chosen.number, exc_info=True)

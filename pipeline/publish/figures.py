@@ -47,9 +47,7 @@ def sweep(output_dir: Path, rows: list[Row], folder: str = FIGURES_DIR) -> list[
     return removed
 
 
-def copy_to_site(
-    output_dir: Path, site_dir: str, rows: list[Row], tmp: Path | None
-) -> tuple[list[str], list[str]]:
+def copy_to_site(output_dir: Path, site_dir: str, rows: list[Row]) -> tuple[list[str], list[str]]:
     """Copy each shown image into the site (written only when it differs); (written, removed)."""
     written = []
     for name in sorted(_names(rows)):
@@ -58,7 +56,7 @@ def copy_to_site(
             data = source.read_bytes()
             if target.is_file() and target.read_bytes() == data:
                 continue
-            atomic_write(target, data, tmp)
+            atomic_write(target, data)
         except OSError:
             continue
         written.append(f"{site_dir}/{FIGURES_DIR}/{name}")

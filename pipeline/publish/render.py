@@ -82,7 +82,6 @@ class Renderer:
         self.env = environment()
         # A long README is rendered whole, then again as year pages: wrap each cell once.
         self.env.filters.update(cell=functools.lru_cache(maxsize=None)(mdsafe.cell))
-        self.tmp_dir = store.tmp_dir
 
     def render(
         self,
@@ -104,10 +103,10 @@ class Renderer:
             row = summary_row(number, paper, state, rel)
             rows.append(replace(row, hand_edited=rel in report.kept, figure=figure))
         pages = years.readme_pages(rows, self._readme)  # README.md, and year pages when long
-        written, removed = years.write_pages(self.config.output_dir, pages, self.tmp_dir)
+        written, removed = years.write_pages(self.config.output_dir, pages)
         report.written += written
         report.removed += removed
-        published = site.publish(self.config, rows, self.tmp_dir)  # the same rows: site and feed
+        published = site.publish(self.config, rows)  # the same rows: site and feed
         report.written += published.written
         report.removed += published.removed
         report.removed += figures.sweep(self.config.output_dir, rows)
@@ -148,7 +147,7 @@ class Renderer:
                 return kept
         row = replace(summary_row(number, paper, state, rel), figure=figure)
         text = self.env.get_template("detail.md.j2").render(p=row)
-        if write_if_changed(out / rel, text, self.tmp_dir):
+        if write_if_changed(out / rel, text):
             report.written.append(rel)
         if recorded and recorded != rel:
             with contextlib.suppress(FileNotFoundError):

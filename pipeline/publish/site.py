@@ -14,7 +14,6 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -164,7 +163,7 @@ def site_files(config: Config, rows: list[Row]) -> dict[str, str]:
     return files
 
 
-def publish(config: Config, rows: list[Row], tmp_dir: Path | None) -> Published:
+def publish(config: Config, rows: list[Row]) -> Published:
     """Write the site and the feed (unchanged files are not rewritten); drop removed papers'
     pages. With `[site] enabled = false` nothing is written."""
     done = Published()
@@ -173,9 +172,9 @@ def publish(config: Config, rows: list[Row], tmp_dir: Path | None) -> Published:
     out = config.output_dir
     files = site_files(config, rows)
     for rel, text in files.items():
-        if write_if_changed(out / rel, text, tmp_dir):
+        if write_if_changed(out / rel, text):
             done.written.append(rel)
-    written, removed = figures.copy_to_site(out, SITE_DIR, rows, tmp_dir)
+    written, removed = figures.copy_to_site(out, SITE_DIR, rows)
     done.written += written
     done.removed += removed
     pages = out / SITE_DIR / PAGES_DIR

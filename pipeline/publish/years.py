@@ -70,15 +70,13 @@ def readme_pages(rows: list[Row], render: Render) -> dict[str, str]:
     return pages
 
 
-def write_pages(
-    out: Path, pages: dict[str, str], tmp_dir: Path | None
-) -> tuple[list[str], list[str]]:
+def write_pages(out: Path, pages: dict[str, str]) -> tuple[list[str], list[str]]:
     """Write the year pages, then README.md, then remove the year pages no longer linked;
     (written, removed), paths relative to `out`."""
     written: list[str] = []
     removed: list[str] = []
     for rel in sorted(pages, key=lambda rel: rel == README):  # README.md last
-        if write_if_changed(out / rel, pages[rel], tmp_dir):
+        if write_if_changed(out / rel, pages[rel]):
             written.append(rel)
     folder = out / YEARS_DIR
     for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:

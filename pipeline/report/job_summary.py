@@ -152,7 +152,7 @@ def summary_targets(summary: Path | None) -> list[tuple[Path, bool]]:
     return targets
 
 
-def write_summary(text: str, summary: Path | None, tmp_dir: Path | None = None) -> None:
+def write_summary(text: str, summary: Path | None) -> None:
     """Write the summary to --summary FILE and append it to $GITHUB_STEP_SUMMARY, when set.
 
     A summary that cannot be written is one warning line: the build's own result stands.
@@ -163,7 +163,7 @@ def write_summary(text: str, summary: Path | None, tmp_dir: Path | None = None) 
                 with path.open("a", encoding="utf-8") as fh:
                     fh.write(text)
             else:
-                atomic_write(path, text, tmp_dir)
+                atomic_write(path, text)
         except OSError as exc:
             logger.warning("could not write the job summary to %s: %s", path, exc.strerror or exc)
 
@@ -173,7 +173,7 @@ def publish_summary(report: BuildReport, config: Config, summary: Path | None) -
     if summary is None and not os.environ.get(ENV_VAR):
         return
     flagged = flagged_papers(config, StateStore(config.data_dir))
-    write_summary(render_summary(report, config, flagged), summary, config.cache_dir / "tmp")
+    write_summary(render_summary(report, config, flagged), summary)
 
 
 def failure_summary(code: int, message: str) -> str:

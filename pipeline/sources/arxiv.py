@@ -193,7 +193,7 @@ class ArxivClient:
 
     # -- PDFs -----------------------------------------------------------------------------------
 
-    def download_pdf(self, meta: Meta, dest: Path, tmp_dir: Path | None = None) -> None:
+    def download_pdf(self, meta: Meta, dest: Path) -> None:
         """Download the PDF of `meta` to `dest` atomically; FetchError naming the paper."""
         if self.unreachable:  # said once for the run: no try per paper
             raise FetchError(meta.id, ARXIV_UNREACHABLE)
@@ -218,7 +218,7 @@ class ArxivClient:
         problem = pdf_problem(data)
         if problem:
             raise FetchError(meta.id, f"{problem}; from {meta.pdf_url}")  # the class first
-        atomic_write(dest, data, tmp_dir)
+        atomic_write(dest, data)
 
     def _timed_out(self) -> str:
         tries = self.cfg.retries + 1

@@ -62,4 +62,4 @@ def render_candidates(config: Config, state: WatchState) -> str:
 def write_candidates(config: Config, state: WatchState) -> bool:
     """Write output/candidates.md atomically unless unchanged; True when written."""
     path = config.output_dir / "candidates.md"
-    return write_if_changed(path, render_candidates(config, state), config.cache_dir / "tmp")
+    return write_if_changed(path, render_candidates(config, state))

@@ -82,7 +82,7 @@ def _write(config: Config, old: str, new: str) -> Config:
     if not _inserted(old, new):
         raise ConfigError(f"{config.path}: tomlkit would move other lines: edit the file by hand")
     updated = config_from_text(config.path, new)
-    atomic_write(config.path, _styled(config, new), config.cache_dir / "tmp")
+    atomic_write(config.path, _styled(config, new))
     return updated
 
 

@@ -65,7 +65,7 @@ def search(client: ArxivClient, watch: WatchConfig, cache_dir: Path) -> tuple[li
         "results": [m.to_dict() for m in metas],
     }
     text = json.dumps(record, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
-    atomic_write(cache_path(cache_dir, watch), text, cache_dir / "tmp")
+    atomic_write(cache_path(cache_dir, watch), text)
     return metas, False
 
 

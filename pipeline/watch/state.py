@@ -62,7 +62,7 @@ class WatchState:
             "watches": self.watches,
         }
         text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-        write_if_changed(self.path(config), text, config.cache_dir / "tmp")
+        write_if_changed(self.path(config), text)
 
     def ordered(self) -> list[Candidate]:
         """Newest submission first, ties by ID (newest first)."""
