@@ -41,7 +41,8 @@ How a build flows (one way, each stage in its own place):
                                        closing summary, cost), job_summary.py (CI markdown)
 
 build.py drives the stages (progress.py: the progress line; warmer.py: the ❓ indexes built
-while the model answers). Shared below every stage: errors.py
+while the model answers; threads.py: the papers' worker threads, daemons so that Ctrl-C does not
+wait for them). Shared below every stage: errors.py
 (the exception tree), console.py (line width), redact.py (the key never logged), names.py (file
 names). commands/ holds one thin module per subcommand (status.py, check.py, doctor.py, watch.py,
 add_reject.py, import_list.py with import_parse.py reading the README and import_config.py

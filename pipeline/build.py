@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +22,7 @@ from pipeline.llm import prices
 from pipeline.llm.limiter import AdaptiveLimiter, runs_locally
 from pipeline.llm.session import ModelSession
 from pipeline.llm.summarise import prompt_hash
-from pipeline.plan import pdf_cache_path, stale_reason, written_folders
+from pipeline.plan import pdf_cache_path, ready_folders, stale_reason
 from pipeline.progress import Progress
 from pipeline.provenance import summarised_state
 from pipeline.publish.render import Renderer
@@ -32,14 +31,8 @@ from pipeline.report.model import BuildOptions, BuildReport, Outcome, Status
 from pipeline.sources.arxiv import ArxivClient
 from pipeline.sources.netfail import shorten
 from pipeline.state import CorruptStateError, Meta, PaperState, StateStore, with_error
-from pipeline.store import (
-    UNWRITABLE_ERRNOS,
-    build_lock,
-    check_writable,
-    remove_stale_temps,
-    sha256_file,
-    unwritable,
-)
+from pipeline.store import UNWRITABLE_ERRNOS, WRITES, build_lock, sha256_file, unwritable
+from pipeline.threads import each_in_threads
 
 if TYPE_CHECKING:
     from pipeline.state import Usage
@@ -85,19 +78,23 @@ class Build:
         )
         self._download_slots = threading.Semaphore(DOWNLOADS_AT_ONCE)
         self.figures = KeyFigures(config, lambda: self.extractor, self._pdf, self.store)
+        self.stopping = False  # interrupted: what the papers' threads meet now is not news
 
     # -- the run --------------------------------------------------------------------------------
 
     def run(self) -> BuildReport:
         """Hold the build lock and run every stage; the report says what happened."""
         with build_lock(self.config.cache_dir / "build.lock"):
-            config = self.config
-            remove_stale_temps(config.output_dir, config.cache_dir, shallow=(config.path.parent,))
-            if not self.options.dry_run:  # before any request: an answer not stored is paid for
-                check_writable(*written_folders(config, self.options.offline))
+            ready_folders(self.config, self.options.offline, self.options.dry_run)
+            WRITES.open()
             try:
                 self._watch()
                 self._run()
+            except BaseException as exc:
+                if not isinstance(exc, Exception):  # Ctrl-C, SIGTERM: stop where we are
+                    self.stopping = True
+                    WRITES.close()  # writes under way finish; nothing is recorded after this
+                raise
             finally:
                 self._close()
         return self.report
@@ -235,9 +232,8 @@ class Build:
 
         self._warmer = IndexWarmer(self.extractor)
         workers = min(len(work), 2 * (self.options.jobs or self.config.llm.concurrency) + 4, 32)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="paper") as pool:
-            for paper, meta, reason in work:
-                pool.submit(self._one, paper, meta, reason, states)
+        one = partial(self._one, states=states)
+        each_in_threads(work, workers, lambda item: one(*item), lambda: self.stopping)
         self._warmer.stop()
         if self.limiter.requests:
             self.report.concurrency_configured = self.limiter.configured
@@ -382,7 +378,10 @@ class Build:
             self.store.save(with_error(state, stage, reason))
 
     def _outcome(self, paper_id: str, status: Status, reason: str) -> bool:
-        """Note what happened to a paper; True when the reason is a run error's (said once)."""
+        """Note what happened to a paper; True when the reason is a run error's (said once, or
+        not at all after an interrupt: a closed client's errors are no paper's failure)."""
+        if self.stopping:
+            return True
         with self._lock:
             self.report.outcomes.append(Outcome(paper_id, status, reason))
             said_once = self.report.run_level(reason)  # the report says it, once
@@ -424,7 +423,7 @@ class Build:
             return self._extractor
 
     def _close(self) -> None:
-        self.model.close()  # after an early preflight still under way
+        self.model.close(wait=not self.stopping)  # after an early preflight still under way
         if self._extractor is not None:
             self._extractor.close()
         if self._arxiv is not None:

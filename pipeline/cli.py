@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +17,16 @@ from pipeline.errors import ConfigError, LockError, PipelineError
 from pipeline.redact import RedactFilter
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a CI job cancelled, `kill`): the build stops as on Ctrl-C."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
 
 TOOL = """Keep a Chinese reading list of arXiv papers up to date.
 
@@ -167,9 +179,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PipelineError as exc:
         _error(args, exc)
         return EXIT_FAILED
+    except Terminated:
+        print("error: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # `status | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
@@ -256,9 +271,13 @@ def _build(args: argparse.Namespace, config: Config) -> int:
         watch=not (args.offline or args.dry_run or only or args.no_watch),
     )
     progress = Progress(quiet=args.quiet)
+    on_main = threading.current_thread() is threading.main_thread()  # where signals land
+    previous = signal.signal(signal.SIGTERM, _terminate) if on_main else None
     try:
         report = Build(config, options, key, progress).run()
     finally:
+        if on_main:
+            signal.signal(signal.SIGTERM, previous)
         progress.close()
     code = print_report(report, options, config)
     if not options.dry_run:

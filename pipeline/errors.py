@@ -18,6 +18,7 @@ Caught inside their stage and turned into one of the above (or a retry):
   NotAFeed           sources/arxiv.py    an arXiv API 200 that is not a whole feed: retried
   ExtractError       text/extract.py     a PDF without text: a PdfError
   StateFormatError   state.py            JSON that is not a paper state: a CorruptStateError
+  WritesStopped      store.py            a write after Ctrl-C / SIGTERM: refused, nothing recorded
   QueryError         watch/query.py      a malformed watch query: a ConfigError
   ReadmeFormatError  commands/import_parse.py   a README not in the format: a ConfigError
 

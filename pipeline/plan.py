@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pipeline.config import Config, PaperConfig
 from pipeline.state import PaperState
-from pipeline.store import sha256_bytes, sha256_file
+from pipeline.store import check_writable, remove_stale_temps, sha256_bytes, sha256_file
 
 
 def pdf_cache_path(config: Config, paper_id: str, version: int) -> Path:
@@ -19,11 +19,16 @@ def questions_sha(questions: tuple[str, ...]) -> str | None:
     return sha256_bytes("\0".join(questions).encode("utf-8")) if questions else None
 
 
-def written_folders(config: Config, offline: bool) -> list[Path]:
-    """The folders a build writes to: the output's, and the caches' unless --offline."""
+def ready_folders(config: Config, offline: bool, dry_run: bool) -> None:
+    """Before a build's first request: remove the temporary files a killed build left, and
+    exit 2 naming a folder the build cannot write to (an answer not stored is paid for nothing):
+    the output's, and the caches' unless --offline."""
+    remove_stale_temps(config.output_dir, config.cache_dir, shallow=(config.path.parent,))
+    if dry_run:
+        return
     out, cache = config.output_dir, config.cache_dir
     folders = [out, config.data_dir, out / config.details_dir]
-    return folders if offline else [*folders, cache / "pdf", cache / "text"]
+    check_writable(*(folders if offline else [*folders, cache / "pdf", cache / "text"]))
 
 
 def stale_reason(

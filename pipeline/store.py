@@ -8,6 +8,7 @@ import fcntl
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +29,46 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+class WritesStopped(Exception):
+    """A write asked for after the run was interrupted: refused, the process is stopping."""
+
+
+class _WriteGate:
+    """The atomic writes in progress. `close()` (Ctrl-C, SIGTERM) lets them finish and refuses
+    new ones: an interrupted run leaves whole files, no temporary one, and records nothing after
+    the stop. `open()` lets a new run write again."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._writing = 0
+        self._closed = False
+
+    @contextlib.contextmanager
+    def one(self, path: Path) -> Iterator[None]:
+        with self._changed:
+            if self._closed:
+                raise WritesStopped(f"{path}: not written, the run was interrupted")
+            self._writing += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._writing -= 1
+                self._changed.notify_all()
+
+    def close(self, timeout: float = 30.0) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.wait_for(lambda: self._writing == 0, timeout)
+
+    def open(self) -> None:
+        with self._changed:
+            self._closed = False
+
+
+WRITES = _WriteGate()
+
+
 def atomic_write(path: Path, data: bytes | str) -> None:
     """Write via a temporary file and a rename, so readers see the old file or the new, never half.
 
@@ -38,17 +79,18 @@ def atomic_write(path: Path, data: bytes | str) -> None:
     if isinstance(data, str):
         data = data.encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with WRITES.one(path):
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
 
 def write_if_changed(path: Path, data: str) -> bool:

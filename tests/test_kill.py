@@ -56,6 +56,14 @@ class Killable:
                 pytest.fail(f"no {what} within {timeout} s:\n{self.stderr()}")
             time.sleep(0.01)
 
+    def signal(self, sig: int) -> int:
+        """Send `sig`; the exit code (bounded wait: an interrupted build must stop at once)."""
+        os.kill(self.proc.pid, sig)
+        try:
+            return self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"still running 20 s after signal {sig}:\n{self.stderr()}")
+
     def kill(self) -> None:
         os.kill(self.proc.pid, signal.SIGKILL)
         assert self.proc.wait(timeout=10) == -signal.SIGKILL
@@ -226,3 +234,43 @@ def test_killed_forced_rebuild_changes_nothing_that_was_good(
     assert project.run("build") == 0
     assert "build: 0 done, 3 skipped, 0 failed" in capsys.readouterr().err
     assert project.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "sig, code, said",
+    [(signal.SIGINT, 130, "error: interrupted"), (signal.SIGTERM, 143, "error: terminated")],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_interrupted_while_the_model_answers_records_nothing_false(
+    project: Project,
+    release: threading.Event,
+    builds: Callable[..., Killable],
+    sig: int,
+    code: int,
+    said: str,
+) -> None:
+    """Ctrl-C (or SIGTERM from a cancelled CI job) while two papers wait for the model: the
+    build stops at once with 130 (143), says so in one line, and neither prints nor stores a
+    failure for the papers it left (their requests die with the closed client: that is no
+    paper's fault). No temporary file is left anywhere, the text cache included."""
+    seed_text_cache(project)
+    hold_after_first(project.llm, release)
+    build = builds()
+    build.wait_until(
+        lambda: len(states(project)) == 1 and len(project.llm.bodies) == 3,
+        "paper done while the other two wait for the model",
+    )
+    assert build.signal(sig) == code
+    stderr = build.stderr()
+    assert stderr.splitlines()[-1] == said
+    assert "FAILED" not in stderr and "failed" not in stderr and "closed" not in stderr
+    (done,) = states(project).values()  # the answered paper, whole; no state for the others
+    assert done["last_error"] is None
+    assert_output_whole(project)
+    assert_no_temp_files(project)
+
+    release.set()  # the next build does the two, and only them
+    project.llm.responder = FakeLLM.default
+    asked = len(project.llm.bodies)
+    assert project.run("build") == 0
+    assert len(project.llm.bodies) == asked + 2

@@ -73,7 +73,9 @@ class ModelSession:
     def prepare(self) -> None:
         """Import and build the client and send the preflight, in the background, once."""
         if self._preparing is None:
-            self._preparing = threading.Thread(target=self._prepare, name="model-client")
+            self._preparing = threading.Thread(
+                target=self._prepare, name="model-client", daemon=True
+            )
             self._preparing.start()
 
     @property
@@ -151,9 +153,10 @@ class ModelSession:
         if self._preflight_error is not None:
             raise PreflightRefused(str(self._preflight_error))
 
-    def close(self) -> None:
-        """Wait for a background preflight; close the keep-alive connection to the endpoint."""
-        if self._preparing is not None:
+    def close(self, wait: bool = True) -> None:
+        """Wait for a background preflight (not after an interrupt); close the keep-alive
+        connection to the endpoint."""
+        if self._preparing is not None and wait:
             self._preparing.join()
         if self._summariser is not None:
             self._summariser.client.close()
