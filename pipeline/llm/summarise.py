@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +42,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+
+def _prompts_dir() -> Path:
+    """The prompt templates: the package data `pipeline.prompts` of an installed package
+    (`pip install .` maps the top-level prompts/ there), else prompts/ at the top of a source
+    checkout (run from it, or with PYTHONPATH)."""
+    try:
+        return Path(str(resources.files("pipeline.prompts")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "prompts"
+
+
+PROMPTS_DIR = _prompts_dir()
 PROMPT_FILES = ("system.j2", "paper.j2", "repair.j2")
 # Anything in the paper text that a model could read as our <paper> / </paper> delimiters is
 # defanged before quoting: "<", ">" and their look-alikes (full-width, angle brackets, guillemets,
