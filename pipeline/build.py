@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -16,13 +17,14 @@ from pipeline.errors import (
     PreflightRefused,
     Stage,
     SummariseError,
+    Withdrawn,
 )
 from pipeline.figures.keyfig import KeyFigures
 from pipeline.llm import prices
 from pipeline.llm.limiter import AdaptiveLimiter, runs_locally
 from pipeline.llm.session import ModelSession
 from pipeline.llm.summarise import prompt_hash
-from pipeline.plan import pdf_cache_path, ready_folders, stale_reason
+from pipeline.plan import pdf_cache_path, ready_folders, refresh_meta, stale_reason
 from pipeline.progress import Progress
 from pipeline.provenance import summarised_state
 from pipeline.publish.render import Renderer
@@ -30,7 +32,7 @@ from pipeline.redact import redact
 from pipeline.report.model import BuildOptions, BuildReport, Outcome, Status
 from pipeline.sources.arxiv import ArxivClient
 from pipeline.sources.netfail import shorten
-from pipeline.state import CorruptStateError, Meta, PaperState, StateStore, with_error
+from pipeline.state import Meta, PaperState, StateStore, with_error
 from pipeline.store import UNWRITABLE_ERRNOS, WRITES, build_lock, sha256_file, unwritable
 from pipeline.threads import each_in_threads
 
@@ -132,12 +134,8 @@ class Build:
     def _load(self, paper_id: str) -> PaperState | None:
         """The stored state; an unreadable one stops the build (exit 2, naming the file) unless
         this run is forced to summarise that paper again, which then overwrites it."""
-        try:
-            return self.store.load(paper_id)
-        except CorruptStateError:
-            if self.options.force and (not self.options.only or paper_id in self.options.only):
-                return None
-            raise
+        forced = self.options.force and (not self.options.only or paper_id in self.options.only)
+        return self.store.load(paper_id, unreadable_is_none=forced)
 
     def _surely_work(
         self, selected: list[PaperConfig], states: dict[str, PaperState | None]
@@ -187,14 +185,11 @@ class Build:
         metadata failure), once the run may write; `worked`: papers stored again by this run."""
         for paper_id, meta in metas.items():
             state = self._load(paper_id) if paper_id in worked else states[paper_id]
-            if self.options.offline or not state or state.meta.version != meta.version:
-                continue
-            stale_error = state.last_error is not None and state.last_error.stage == "metadata"
-            if state.meta != meta or stale_error:
-                # arXiv corrected its metadata, or answered again after failing: keep it current
-                state.meta = meta
-                state.last_error = None if stale_error else state.last_error
+            if not self.options.offline and state and refresh_meta(state, meta):
                 self.store.save(state)
+        for paper_id, version in (self._arxiv.withdrawn if self._arxiv else {}).items():
+            if getattr(metas.get(paper_id), "version", 0) == version:  # skipped by _plan
+                self._withdrawn(paper_id, metas[paper_id], f"v{version} withdrawn on arXiv")
 
     def _plan(
         self,
@@ -209,6 +204,8 @@ class Build:
                 if self.options.offline and not states[paper.id]:
                     self._outcome(paper.id, "failed", "no stored state to render offline")
                 continue
+            if self._arxiv and self._arxiv.withdrawn.get(paper.id) == meta.version:
+                continue  # marked withdrawn once the run may write (_keep_metadata_current)
             version = None if self.options.offline else meta.version
             reason = stale_reason(
                 self.config, paper, states[paper.id], version, self.prompt_sha, self.options.force
@@ -255,6 +252,8 @@ class Build:
         try:
             try:
                 self._summarise(paper, meta, reason, states[paper.id])
+            except Withdrawn as exc:
+                self._withdrawn(paper.id, meta, exc.reason)
             except PaperError as exc:
                 self._note_run_errors()
                 self._fail(paper.id, exc.stage, exc.reason, meta=meta)
@@ -377,6 +376,14 @@ class Build:
         if state is not None:  # "no summary" keeps it stale: the next build retries it
             self.store.save(with_error(state, stage, reason))
 
+    def _withdrawn(self, paper_id: str, meta: Meta, reason: str) -> None:
+        """arXiv withdrew the version in use: no summary, no failure; the state keeps the last
+        earlier version's summary and notes the withdrawn one (the row says （已撤回）)."""
+        state = self._load(paper_id) or PaperState(paper_id, meta)
+        if state.withdrawn != meta.version:
+            self.store.save(replace(state, withdrawn=meta.version))
+        self._outcome(paper_id, "skipped", reason)
+
     def _outcome(self, paper_id: str, status: Status, reason: str) -> bool:
         """Note what happened to a paper; True when the reason is a run error's (said once, or
         not at all after an interrupt: a closed client's errors are no paper's failure)."""
@@ -390,10 +397,7 @@ class Build:
 
     def _drop_removed(self) -> None:
         listed = {p.id for p in self.config.papers}
-        renderer = Renderer(self.config, self.store)
-        for paper_id in self.store.ids():
-            if paper_id not in listed and (state := self._load(paper_id)):
-                renderer.remove_paper_files(state, self.report.render)
+        Renderer(self.config, self.store).drop_unlisted(listed, self.report.render)
 
     # -- lazily built collaborators -------------------------------------------------------------
 

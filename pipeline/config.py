@@ -11,11 +11,11 @@ from typing import Any, Literal
 
 from pipeline.errors import ConfigError, check_known_keys
 from pipeline.llm.providers import PROVIDERS
-from pipeline.names import default_slug, slug_ok
+from pipeline.names import ARXIV_ID, default_slug, slug_ok
 from pipeline.watch.config import WatchConfig, parse_watches
 
-# New-style arXiv IDs: YYMM.NNNN (to 2014) or YYMM.NNNNN, optionally pinned to a version.
-ID_RE = re.compile(r"^(?P<base>\d{2}(?:0[1-9]|1[0-2])\.\d{4,5})(?:v(?P<version>[1-9]\d*))?$")
+# arXiv IDs, new-style (2405.04434) or old-style (hep-th/9901001), optionally pinned to a version.
+ID_RE = re.compile(rf"^(?P<base>{ARXIV_ID})(?:v(?P<version>[1-9]\d*))?$")
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "output": {"dir": "output", "details_dir": "papers"},
@@ -130,7 +130,8 @@ class Config:
 
 
 def parse_id(raw: str) -> tuple[str, int | None] | None:
-    """Split "2405.04434v5" into ("2405.04434", 5); None when it is not a new-style arXiv ID."""
+    """Split "2405.04434v5" into ("2405.04434", 5), "math/0405083v6" into ("math/0405083", 6);
+    None when it is not an arXiv ID."""
     m = ID_RE.match(raw.strip())
     if not m:
         return None

@@ -8,7 +8,8 @@ PipelineError
  ├── LockError          another build holds the lock (exit 3)
  └── PaperError         one paper failed, `stage` says where; the others go on (exit 1)
       ├── FetchError       the PDF download (stage "fetch"), or a watch's arXiv search
-      │    └── ApiFailure       an arXiv API request failed after its retries (sources/arxiv.py)
+      │    ├── ApiFailure       an arXiv API request failed after its retries (sources/arxiv.py)
+      │    └── Withdrawn        the version's PDF is gone (404): withdrawn, not a failure
       ├── PdfError         the PDF could not be read or has no text
       └── SummariseError   the model call or its answer
            └── ContextExceeded  the prompt is over the endpoint's context (llm/client.py)
@@ -94,6 +95,10 @@ class FetchError(PaperError):
     """arXiv metadata or the PDF could not be fetched."""
 
     stage: Stage = "fetch"
+
+
+class Withdrawn(FetchError):
+    """arXiv withdrew this version (its PDF is gone): the build skips it, it is no failure."""
 
 
 class PdfError(PaperError):

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.config import Config, PaperConfig
-from pipeline.state import PaperState
+from pipeline.names import file_id
+from pipeline.state import Meta, PaperState
 from pipeline.store import check_writable, remove_stale_temps, sha256_bytes, sha256_file
 
 
 def pdf_cache_path(config: Config, paper_id: str, version: int) -> Path:
     """Where the PDF of one version of a paper is cached."""
-    return config.cache_dir / "pdf" / f"{paper_id}v{version}.pdf"
+    return config.cache_dir / "pdf" / f"{file_id(paper_id)}v{version}.pdf"
 
 
 def questions_sha(questions: tuple[str, ...]) -> str | None:
@@ -31,6 +32,17 @@ def ready_folders(config: Config, offline: bool, dry_run: bool) -> None:
     check_writable(*(folders if offline else [*folders, cache / "pdf", cache / "text"]))
 
 
+def refresh_meta(state: PaperState, meta: Meta) -> bool:
+    """Take arXiv's metadata of the stored version (it corrects titles and abstracts) and forget
+    a metadata request that failed before; True when the state changed (save it)."""
+    stale_error = state.last_error is not None and state.last_error.stage == "metadata"
+    if state.meta.version != meta.version or (state.meta == meta and not stale_error):
+        return False
+    state.meta = meta
+    state.last_error = None if stale_error else state.last_error
+    return True
+
+
 def stale_reason(
     config: Config,
     paper: PaperConfig,
@@ -45,6 +57,8 @@ def stale_reason(
     """
     if force:
         return "forced"
+    if state and version is not None and version == state.withdrawn:
+        return None  # arXiv withdrew it: the last earlier version's summary stays
     if not state or not state.summary:
         return "no summary yet"
     if state.by_person:

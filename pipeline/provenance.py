@@ -81,4 +81,5 @@ def summarised_state(
         answers=list(answer.answers),
         generated_at=now_utc().isoformat(timespec="seconds"),
         last_error=None,
+        withdrawn=None,  # a later version, summarised: nothing withdrawn is in use
     )

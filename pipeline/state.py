@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError, CorruptStateError, Stage, state_cause
+from pipeline.names import file_id, id_of_file
 from pipeline.store import write_if_changed
 
 logger = logging.getLogger(__name__)
@@ -349,14 +350,15 @@ class StateStore:
 
     def path(self, paper_id: str) -> Path:
         """The state file of one paper: ``data_dir / f"{ID}.json"``."""
-        return self.data_dir / f"{paper_id}.json"
+        return self.data_dir / f"{file_id(paper_id)}.json"
 
-    def load(self, paper_id: str) -> PaperState | None:
+    def load(self, paper_id: str, unreadable_is_none: bool = False) -> PaperState | None:
         """The stored state, or None when there is none.
 
         A file from a newer pipeline, or one that is not a readable state, raises ConfigError
         naming it: taking it for "no state" would summarise the paper again (tokens) and then
-        overwrite it, or shuffle the detail files of the others.
+        overwrite it, or shuffle the detail files of the others. `unreadable_is_none`: a forced
+        run, which overwrites it, may.
         """
         path = self.path(paper_id)
         try:
@@ -364,15 +366,17 @@ class StateStore:
         except FileNotFoundError:
             return None
         except (ValueError, UnicodeDecodeError, OSError) as exc:  # StateFormatError: ValueError
+            if unreadable_is_none:
+                return None
             raise CorruptStateError(path, paper_id, state_cause(exc)) from None
         except NewerSchemaError as exc:
             raise ConfigError(
                 f"{path}: written by a newer pipeline (state schema {exc.schema}, this one reads "
                 f"up to {STATE_SCHEMA}); upgrade the pipeline"
             ) from None
-        if state.id != paper_id:
-            raise CorruptStateError(path, paper_id, f"it holds paper {state.id}")
-        return state
+        if state.id == paper_id or unreadable_is_none:
+            return state if state.id == paper_id else None
+        raise CorruptStateError(path, paper_id, f"it holds paper {state.id}")
 
     def save(self, state: PaperState) -> None:
         """Write the state atomically, stamped with the schema number; unchanged: no write."""
@@ -382,7 +386,7 @@ class StateStore:
         """IDs of every stored paper, sorted."""
         if not self.data_dir.is_dir():
             return []
-        return sorted(p.stem for p in self.data_dir.glob("*.json"))
+        return sorted(id_of_file(p.stem) for p in self.data_dir.glob("*.json"))
 
     def remove(self, paper_id: str) -> None:
         """Delete a paper's state file, if any."""

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
+from pipeline.names import ARXIV_ID
 from pipeline.text.tokens import estimate_tokens
 from tests.fake_arxiv_search import atom_feed, search_feed
 
@@ -130,6 +131,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 # -- arXiv --------------------------------------------------------------------------------------
 
+_VERSIONED = re.compile(r"v\d+$")
+
 
 @dataclass
 class FakePaper:
@@ -178,9 +181,9 @@ class _ArxivHandler(_Handler):
             self.owner.pdf_asked.set()
             if self.owner.hold_pdfs is not None:
                 self.owner.hold_pdfs.wait(timeout=10)  # a safety net, not a timing
-            vid = parts.path.rsplit("/", 1)[-1]
+            vid = parts.path.removeprefix("/pdf/")  # 2405.04434v5, or hep-th/9901001v1
             paper = self.owner.pdf_for(vid)
-            route = f"pdf:{vid.split('v')[0]}"
+            route = f"pdf:{_VERSIONED.sub('', vid)}"
             if paper is None:
                 self.answer(route, lambda: (404, b"not found", "text/plain"))
             else:
@@ -227,7 +230,9 @@ class FakeArxiv(_Server):
                 self.pdf_calls.append(parts.path)
 
     def lookup(self, vid: str) -> FakePaper | None:
-        m = re.fullmatch(r"(\d{4}\.\d{4,5})(?:v(\d+))?", vid)
+        """The paper version arXiv serves for an ID as asked (new- or old-style, a version or
+        not): the latest when no version is asked."""
+        m = re.fullmatch(rf"({ARXIV_ID})(?:v(\d+))?", vid)
         if not m or not self.papers.get(m.group(1)):
             return None
         versions = self.papers[m.group(1)]

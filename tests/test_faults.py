@@ -285,17 +285,17 @@ def test_pdf_connection_reset_then_success(
     assert pdf == project.arxiv.papers[LLM][0].pdf
 
 
-def test_pdf_503_waits_as_retry_after_says_and_404_is_not_retried(
+def test_pdf_503_waits_as_retry_after_says_and_403_is_not_retried(
     project: Project, no_sleep: list[float], capsys: pytest.CaptureFixture[str]
 ) -> None:
     project.arxiv.add_fault(f"pdf:{MOE}", Fault(503, headers={"Retry-After": "3"}))
-    project.arxiv.add_fault(f"pdf:{LLM}", Fault(404, b"not found"))
+    project.arxiv.add_fault(f"pdf:{LLM}", Fault(403, b"forbidden"))  # a 404: withdrawn
     assert project.run("build") == 1
     assert no_sleep == [3.0]
     assert project.arxiv.pdf_calls.count(f"/pdf/{MOE}v1") == 2
     assert project.arxiv.pdf_calls.count(f"/pdf/{LLM}v1") == 1
     assert failed_lines(err(capsys)) == [
-        f"failed: {LLM}: PDF download failed: HTTP 404 for {project.arxiv.url}/pdf/{LLM}v1"
+        f"failed: {LLM}: PDF download failed: HTTP 403 for {project.arxiv.url}/pdf/{LLM}v1"
     ]
 
 

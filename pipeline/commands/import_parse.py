@@ -36,6 +36,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from pipeline.names import ARXIV_ID, FILE_ID, id_of_file
+
 HEADER = ("", "date", "project", "title", "link", "abstract", "details")
 HEADER_TEXT = "|    | date | project | title | link | abstract | details |"
 
@@ -45,12 +47,12 @@ _TITLE = re.compile(r"^#[ \t]+(.+?)\s*$")
 _SEPARATOR_CELL = re.compile(r"^:?-+:?$")
 _DATE = re.compile(r"^\d{8}$")
 _ARXIV_LINK = re.compile(
-    r"^\[[^\]]*\]\((?:https?://)?(?:www\.)?arxiv\.org/abs/(\d{4}\.\d{4,5})(?:v\d+)?/?\)$"
+    rf"^\[[^\]]*\]\((?:https?://)?(?:www\.)?arxiv\.org/abs/({ARXIV_ID})(?:v\d+)?/?\)$"
 )
 _LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)")
 _DETAILS_PATH = re.compile(
     r"^(?:\./)?(?P<dir>.+)/(?P<nn>\d+)-(?P<slug>[^/]+)"
-    r"\.(?P<id>\d{4}\.\d{4,5})(?:v(?P<version>\d+))?\.md$"
+    rf"\.(?P<id>{FILE_ID})(?:v(?P<version>\d+))?\.md$"
 )
 _SECTION = re.compile(r"^##\s+(\d+)\s+\*\*(.+?)\*\*\s*$")
 _BULLET = re.compile(r"^[*-]\s+\*\*(.+?)\*\*\s*[：:]\s*(.*?)\s*$")
@@ -226,7 +228,7 @@ def _parse_row(line: str, line_no: int) -> ImportedPaper:
         raise ReadmeFormatError(line_no, "project cell is empty")
     arxiv_id = _parse_link(link_cell, line_no)
     mark, path = _parse_details(details, line_no)
-    if path["id"] != arxiv_id:
+    if id_of_file(path["id"]) != arxiv_id:
         raise ReadmeFormatError(
             line_no, f"details link names {path['id']}, the link column {arxiv_id}"
         )

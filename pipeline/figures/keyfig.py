@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.figures import cache
 from pipeline.figures.find import Figure
+from pipeline.names import file_id
 from pipeline.state import FigureRef
 from pipeline.store import atomic_write
 
@@ -33,7 +34,7 @@ FILE_NAME = re.compile(r"[0-9A-Za-z._-]+v\d+-fig\d{1,3}\.(?:png|webp)")
 
 def file_name(paper_id: str, version: int, number: int, extension: str) -> str:
     """`{ID}v{N}-fig{K}.{ext}`; an old-style ID's "/" becomes "_"."""
-    return f"{paper_id.replace('/', '_')}v{version}-fig{number}.{extension}"
+    return f"{file_id(paper_id)}v{version}-fig{number}.{extension}"
 
 
 def listed(figures: list[Figure]) -> list[tuple[int, str]]:

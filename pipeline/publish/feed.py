@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 from pipeline.config import Config
-from pipeline.names import arxiv_abs
+from pipeline.names import arxiv_abs, file_id
 from pipeline.publish.mdsafe import plain
 from pipeline.publish.row import Row
 
@@ -82,7 +82,7 @@ def _entry(feed: ET.Element, row: Row, updated: str, base_url: str, images: str)
             "link",
             rel="alternate",
             type="text/html",
-            href=f"{base_url}/papers/{row.id}.html",
+            href=f"{base_url}/papers/{file_id(row.id)}.html",
         )
         _add(entry, "link", rel="related", href=f"{arxiv}v{row.version}")
     else:

@@ -12,7 +12,7 @@ from pipeline.config import Config, PaperConfig
 from pipeline.console import one_line
 from pipeline.names import arxiv_abs, detail_name
 from pipeline.publish import figures, mdsafe, site, years
-from pipeline.publish.row import FigureView, Row, pending_row, summary_row
+from pipeline.publish.row import FigureView, Row, pending_row, summary_row, withdrawn_note
 from pipeline.state import Meta, PaperState, StateStore
 from pipeline.store import sha256_bytes, sha256_file, write_if_changed
 
@@ -64,7 +64,9 @@ def renderable(
 
 
 def no_summary_text(state: PaperState | None, failed: dict[str, str], paper_id: str) -> str:
-    """Why a paper has no summary: pending, or failed with a short reason."""
+    """Why a paper has no summary: pending, withdrawn, or failed with a short reason."""
+    if state and state.withdrawn:
+        return withdrawn_note(state.withdrawn)
     error = state.last_error if state else None
     reason = (error.reason if error else "") or failed.get(paper_id)
     if not reason:
@@ -167,6 +169,12 @@ class Renderer:
         if not path.is_file():
             return None
         return rel if expected_sha is None or sha256_file(path) != expected_sha else None
+
+    def drop_unlisted(self, listed: set[str], report: RenderReport) -> None:
+        """Remove the state and generated files of every stored paper not in `listed`."""
+        for paper_id in self.store.ids():
+            if paper_id not in listed and (state := self.store.load(paper_id)):
+                self.remove_paper_files(state, report)
 
     def remove_paper_files(self, state: PaperState, report: RenderReport) -> None:
         """Delete the state and generated detail file of a paper dropped from the config.

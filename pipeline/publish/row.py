@@ -9,6 +9,12 @@ from pipeline.config import PaperConfig
 from pipeline.state import Meta, PaperState, QuestionAnswer, Section
 
 FLAG_MARK = "❓"  # a summary that uses terms the paper does not, or an answer without support
+WITHDRAWN = "（已撤回）"  # arXiv withdrew the paper's latest version
+
+
+def withdrawn_note(version: int) -> str:
+    """What the row says when arXiv withdrew a later version than the one summarised."""
+    return f"v{version}{WITHDRAWN}"
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,7 @@ def summary_row(number: int, paper: PaperConfig, state: PaperState, detail_path:
         title=meta.title,
         date=meta.updated.replace("-", ""),
         project=paper.project,
-        notes=paper.notes,
+        notes=(*paper.notes, withdrawn_note(state.withdrawn)) if state.withdrawn else paper.notes,
         mark=(FLAG_MARK if flagged and FLAG_MARK not in paper.mark else "") + paper.mark,
         version=meta.version,
         authors=meta.authors,

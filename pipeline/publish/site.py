@@ -20,7 +20,7 @@ import jinja2
 from markupsafe import Markup
 
 from pipeline.config import Config
-from pipeline.names import arxiv_abs
+from pipeline.names import FILE_ID, arxiv_abs, file_id
 from pipeline.publish import feed, figures, mdhtml
 from pipeline.publish.mdsafe import plain
 from pipeline.publish.row import FLAG_MARK, Row
@@ -28,7 +28,7 @@ from pipeline.store import write_if_changed
 
 SITE_DIR = "site"
 PAGES_DIR = "papers"
-_PAGE_NAME = re.compile(r"\d{4}\.\d{4,5}\.html")
+_PAGE_NAME = re.compile(rf"{FILE_ID}\.html")
 INDEX_LIMIT = 2_000_000  # bytes: past this the index shows each paper in short
 SEARCH_INDEX = "search.json"  # a long list's abstracts and bullets, loaded as one types
 
@@ -56,7 +56,7 @@ def environment() -> jinja2.Environment:
 
 def page_path(paper_id: str) -> str:
     """A paper's page, relative to the site folder."""
-    return f"{PAGES_DIR}/{paper_id}.html"
+    return f"{PAGES_DIR}/{file_id(paper_id)}.html"
 
 
 def _iso_date(yyyymmdd: str) -> str:

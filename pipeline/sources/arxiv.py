@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -15,7 +16,14 @@ import httpx
 import requests
 
 from pipeline.config import ArxivConfig, PaperConfig, parse_id
-from pipeline.errors import ARXIV_API_FAILED, ARXIV_UNREACHABLE, FetchError, RunError, RunKind
+from pipeline.errors import (
+    ARXIV_API_FAILED,
+    ARXIV_UNREACHABLE,
+    FetchError,
+    RunError,
+    RunKind,
+    Withdrawn,
+)
 from pipeline.names import arxiv_pdf
 from pipeline.sources import retry as netretry
 from pipeline.sources.netfail import (
@@ -37,6 +45,7 @@ from pipeline.store import atomic_write
 
 logger = logging.getLogger(__name__)
 
+_WITHDRAWN = re.compile(r"\bwithdrawn\b", re.IGNORECASE)  # arXiv's comment on a withdrawn version
 BATCH_SIZE = 100  # the most IDs asked in one API request
 ATOM_FEED = "{http://www.w3.org/2005/Atom}feed"
 USER_AGENT = "paper-reading-pipeline/0.1 (+https://github.com/)"
@@ -79,6 +88,7 @@ class ArxivClient:
         self.api_requests = 0
         self.pdf_requests = 0
         self.run_errors: list[RunError] = []
+        self.withdrawn: dict[str, int] = {}  # ID -> the version arXiv's comment says is withdrawn
         self.unreachable = False
         self._errors_lock = threading.Lock()
         self._session = _TimeoutSession(cfg.timeout_seconds)
@@ -116,9 +126,15 @@ class ArxivClient:
                 self._run_error(exc.run_error)
                 errors.update({p.id: exc.run_error.kind for p in batch})
                 continue
+            latest = self._latest([p.id for p in batch if p.id not in results and p.version])
             for paper in batch:
                 meta = results.get(paper.id)
-                if meta is None:
+                if meta is None and paper.id in latest:
+                    errors[paper.id] = (
+                        f"arXiv has no v{paper.version} of {paper.id} (the latest is "
+                        f"v{latest[paper.id]}): fix the version in the config"
+                    )
+                elif meta is None:
                     errors[paper.id] = "not found on arXiv (no entry in the API answer)"
                 elif paper.version is not None and meta.version != paper.version:
                     errors[paper.id] = (
@@ -127,6 +143,16 @@ class ArxivClient:
                 else:
                     found[paper.id] = meta
         return found, errors
+
+    def _latest(self, ids: list[str]) -> dict[str, int]:
+        """The latest version of each of these papers (asked when a pinned version was not
+        found: is it the version or the paper that does not exist?); {} when unknown."""
+        if not ids:
+            return {}
+        try:
+            return {paper_id: meta.version for paper_id, meta in self._query(ids).items()}
+        except ApiFailure:
+            return {}
 
     def _query(self, ids: list[str]) -> dict[str, Meta]:
         search = arxiv.Search(id_list=ids, max_results=len(ids))
@@ -144,7 +170,14 @@ class ArxivClient:
         except (RetryableStatus, NotAFeed, arxiv.ArxivError, requests.RequestException) as exc:
             tries = policy.statistics.get("attempt_number", 1)
             raise self._api_failure(exc, tries, label) from exc
-        return [m for m in (_meta(r) for r in results) if m is not None]
+        metas = []
+        for result in results:
+            meta = _meta(result)
+            if meta is not None:
+                metas.append(meta)
+                if _WITHDRAWN.search(result.comment or ""):
+                    self.withdrawn[meta.id] = meta.version
+        return metas
 
     def _api_failure(self, exc: BaseException, tries: int, label: str) -> ApiFailure:
         """The error for a failed API request; arXiv unreachable is noted as a run error."""
@@ -233,6 +266,10 @@ class ArxivClient:
         status = response.status_code
         if status in RETRYABLE_STATUS:
             raise RetryableStatus(meta.pdf_url, status, retry_after_of(response.headers))
+        if status in (404, 410):  # arXiv keeps every version's PDF unless it was withdrawn
+            raise Withdrawn(
+                meta.id, f"v{meta.version} withdrawn on arXiv (PDF gone: HTTP {status})"
+            )
         if status != 200:
             raise FetchError(meta.id, f"PDF download failed: HTTP {status} for {meta.pdf_url}")
         return response.content
