@@ -40,14 +40,15 @@ How a build flows (one way, each stage in its own place):
         report  --> report/            model.py (options, outcomes, totals), console.py (the
                                        closing summary, cost), job_summary.py (CI markdown)
 
-build.py drives the stages (progress.py: the progress line; warmer.py: the ❓ indexes built
-while the model answers; threads.py: the papers' worker threads, daemons so that Ctrl-C does not
-wait for them). Shared below every stage: errors.py
-(the exception tree), console.py (line width), redact.py (the key never logged), names.py (file
-names). commands/ holds one thin module per subcommand (status.py, check.py, doctor.py, watch.py,
-add_reject.py, import_list.py with import_parse.py reading the README and import_config.py
-writing config.toml), and only cli.py imports it; cli.py stays thin. Imports only run down
-these layers (tests/test_layers.py): foundation, config and state, stages, build, commands, cli.
+build.py drives the stages (records.py: what happened to each paper, what is stored of it;
+progress.py: the progress line; warmer.py: the ❓ indexes built while the model answers;
+threads.py: the papers' worker threads, daemons so that Ctrl-C does not wait for them). Shared
+below every stage: errors.py (the exception tree), console.py (line width), redact.py (the key
+never logged), names.py (file names). commands/ holds one thin module per subcommand (status.py,
+check.py, doctor.py, watch.py, add_reject.py, import_list.py with import_parse.py reading the
+README and import_config.py writing config.toml), and only cli.py imports it; cli.py stays thin.
+Imports only run down these layers (tests/test_layers.py): foundation, config and state, stages,
+build, commands, cli.
 """
 
 __version__ = "0.1.0"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -15,12 +14,10 @@ from pipeline.errors import (
     PaperError,
     PdfError,
     PreflightRefused,
-    Stage,
     SummariseError,
     Withdrawn,
 )
 from pipeline.figures.keyfig import KeyFigures
-from pipeline.llm import prices
 from pipeline.llm.limiter import AdaptiveLimiter, runs_locally
 from pipeline.llm.session import ModelSession
 from pipeline.llm.summarise import prompt_hash
@@ -28,16 +25,15 @@ from pipeline.plan import pdf_cache_path, ready_folders, refresh_meta, stale_rea
 from pipeline.progress import Progress
 from pipeline.provenance import summarised_state
 from pipeline.publish.render import Renderer
+from pipeline.records import Records
 from pipeline.redact import redact
-from pipeline.report.model import BuildOptions, BuildReport, Outcome, Status
+from pipeline.report.model import BuildOptions, BuildReport, Outcome
 from pipeline.sources.arxiv import ArxivClient
-from pipeline.sources.netfail import shorten
-from pipeline.state import Meta, PaperState, StateStore, with_error
+from pipeline.state import Meta, PaperState, StateStore
 from pipeline.store import UNWRITABLE_ERRNOS, WRITES, build_lock, sha256_file, unwritable
 from pipeline.threads import each_in_threads
 
 if TYPE_CHECKING:
-    from pipeline.state import Usage
     from pipeline.text.pool import Extractor
     from pipeline.warmer import IndexWarmer
 
@@ -46,7 +42,6 @@ __all__ = ["Build", "BuildOptions", "BuildReport", "Outcome"]
 logger = logging.getLogger(__name__)
 
 DOWNLOADS_AT_ONCE = 4
-REASON_CHARS = 170  # a reason as printed and stored ("[NNN/NNN] ID: FAILED: " + 170 <= 200)
 EXTRACT_TIMEOUT_SECONDS = 120.0
 
 
@@ -75,12 +70,13 @@ class Build:
         self.limiter = AdaptiveLimiter(
             options.jobs or config.llm.concurrency, local=runs_locally(config.llm)
         )
+        self.records = Records(config, options, self.store, self.report, progress, self._lock)
         self.model = ModelSession(
-            config.llm, api_key, self.limiter, self._add_usage, progress.stage
+            config.llm, api_key, self.limiter, self.records.add_usage, progress.stage
         )
+        self.records.model = self.model
         self._download_slots = threading.Semaphore(DOWNLOADS_AT_ONCE)
         self.figures = KeyFigures(config, lambda: self.extractor, self._pdf, self.store)
-        self.stopping = False  # interrupted: what the papers' threads meet now is not news
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -94,7 +90,7 @@ class Build:
                 self._run()
             except BaseException as exc:
                 if not isinstance(exc, Exception):  # Ctrl-C, SIGTERM: stop where we are
-                    self.stopping = True
+                    self.records.stopping = True
                     WRITES.close()  # writes under way finish; nothing is recorded after this
                 raise
             finally:
@@ -103,7 +99,7 @@ class Build:
 
     def _run(self) -> None:
         selected = self._selected()
-        states = {p.id: self._load(p.id) for p in self.config.papers}
+        states = {p.id: self.records.load(p.id) for p in self.config.papers}
         if self._surely_work(selected, states):  # while arXiv answers
             self._get_ready()
         metas, errors = self._metadata(selected, states)
@@ -111,7 +107,7 @@ class Build:
         if work and not self.options.dry_run:
             self._get_ready()  # the preflight's verdict comes while PDFs download
         for paper_id, reason in sorted(errors.items()):
-            self._fail(paper_id, "metadata", reason, save=not self.options.dry_run)
+            self.records.fail(paper_id, "metadata", reason, save=not self.options.dry_run)
         if self.options.dry_run:
             return
         self._work(work, states)
@@ -121,7 +117,7 @@ class Build:
             self.figures.apply_pins(selected, {paper.id for paper, _, _ in work})
         if not self.options.only:
             self._drop_removed()
-        states = {p.id: self._load(p.id) for p in self.config.papers}
+        states = {p.id: self.records.load(p.id) for p in self.config.papers}
         take_back = frozenset(self.options.only) if self.options.take_back else frozenset()
         renderer = Renderer(self.config, self.store, take_back)
         failed = {o.paper_id: o.reason for o in self.report.outcomes if o.status == "failed"}
@@ -130,12 +126,6 @@ class Build:
         self.report.render.written += rendered.written
         self.report.render.kept += rendered.kept
         self.report.render.removed += rendered.removed
-
-    def _load(self, paper_id: str) -> PaperState | None:
-        """The stored state; an unreadable one stops the build (exit 2, naming the file) unless
-        this run is forced to summarise that paper again, which then overwrites it."""
-        forced = self.options.force and (not self.options.only or paper_id in self.options.only)
-        return self.store.load(paper_id, unreadable_is_none=forced)
 
     def _surely_work(
         self, selected: list[PaperConfig], states: dict[str, PaperState | None]
@@ -184,12 +174,12 @@ class Build:
         """Store arXiv's corrections of a stored version's metadata (and forget an earlier
         metadata failure), once the run may write; `worked`: papers stored again by this run."""
         for paper_id, meta in metas.items():
-            state = self._load(paper_id) if paper_id in worked else states[paper_id]
+            state = self.records.load(paper_id) if paper_id in worked else states[paper_id]
             if not self.options.offline and state and refresh_meta(state, meta):
                 self.store.save(state)
         for paper_id, version in (self._arxiv.withdrawn if self._arxiv else {}).items():
             if getattr(metas.get(paper_id), "version", 0) == version:  # skipped by _plan
-                self._withdrawn(paper_id, metas[paper_id], f"v{version} withdrawn on arXiv")
+                self.records.withdrawn(paper_id, metas[paper_id], f"v{version} withdrawn on arXiv")
 
     def _plan(
         self,
@@ -202,7 +192,7 @@ class Build:
             meta = metas.get(paper.id)
             if meta is None:
                 if self.options.offline and not states[paper.id]:
-                    self._outcome(paper.id, "failed", "no stored state to render offline")
+                    self.records.outcome(paper.id, "failed", "no stored state to render offline")
                 continue
             if self._arxiv and self._arxiv.withdrawn.get(paper.id) == meta.version:
                 continue  # marked withdrawn once the run may write (_keep_metadata_current)
@@ -211,12 +201,12 @@ class Build:
                 self.config, paper, states[paper.id], version, self.prompt_sha, self.options.force
             )
             if reason and self.options.offline:
-                self._outcome(paper.id, "skipped", f"offline, not redone: {reason}")
+                self.records.outcome(paper.id, "skipped", f"offline, not redone: {reason}")
             elif reason:
                 work.append((paper, meta, reason))
                 self.report.plan.append(f"{paper.id}v{meta.version}: summarise ({reason})")
             else:
-                self._outcome(paper.id, "skipped", "up to date")
+                self.records.outcome(paper.id, "skipped", "up to date")
         return work
 
     def _work(
@@ -230,7 +220,7 @@ class Build:
         self._warmer = IndexWarmer(self.extractor)
         workers = min(len(work), 2 * (self.options.jobs or self.config.llm.concurrency) + 4, 32)
         one = partial(self._one, states=states)
-        each_in_threads(work, workers, lambda item: one(*item), lambda: self.stopping)
+        each_in_threads(work, workers, lambda item: one(*item), lambda: self.records.stopping)
         self._warmer.stop()
         if self.limiter.requests:
             self.report.concurrency_configured = self.limiter.configured
@@ -253,21 +243,21 @@ class Build:
             try:
                 self._summarise(paper, meta, reason, states[paper.id])
             except Withdrawn as exc:
-                self._withdrawn(paper.id, meta, exc.reason)
+                self.records.withdrawn(paper.id, meta, exc.reason)
             except PaperError as exc:
                 self._note_run_errors()
-                self._fail(paper.id, exc.stage, exc.reason, meta=meta)
+                self.records.fail(paper.id, exc.stage, exc.reason, meta=meta)
             except PreflightRefused:
                 raise
             except Exception as exc:  # one paper's surprise never stops the others
                 if isinstance(exc, OSError) and exc.errno in UNWRITABLE_ERRNOS:
                     with self._lock:  # the disk refused a write: the whole run's, said once
                         self.report.add_run_errors([unwritable(exc, self.config.output_dir)])
-                    self._fail(paper.id, "paper", OUTPUT_UNWRITABLE, meta=meta)
+                    self.records.fail(paper.id, "paper", OUTPUT_UNWRITABLE, meta=meta)
                     return
                 logger.debug("%s: unexpected error", paper.id, exc_info=True)
                 reason = redact(f"unexpected {type(exc).__name__}: {exc}", self.api_key)
-                self._fail(paper.id, "paper", reason, meta=meta)
+                self.records.fail(paper.id, "paper", reason, meta=meta)
         except PreflightRefused:
             return  # the run stops with the preflight's one line; this paper records nothing
 
@@ -276,7 +266,7 @@ class Build:
     def _summarise(
         self, paper: PaperConfig, meta: Meta, reason: str, state: PaperState | None
     ) -> None:
-        if self._deferred(paper.id):  # spent before this paper started: do not even download
+        if self.records.deferred(paper.id):  # spent before this paper started: do not even download
             return
         if self.model.unreachable:  # said once for the run; no download for nothing
             raise SummariseError(paper.id, MODEL_UNREACHABLE)
@@ -297,20 +287,26 @@ class Build:
         selection = select_for_budget(text, self.model.text_budget(meta))
         with self.limiter.slot():
             # checked again with a slot in hand: the papers that held it before are counted
-            if self._deferred(paper.id):
+            if self.records.deferred(paper.id):
                 return
             self.progress.update(paper.id, f"asking the model ({selection.tokens} tokens)")
             fit = partial(select_for_budget, text)  # the paper text for a smaller budget
             captions = listed(figures) if paper.figure is None else []
             answer = self.model.summariser.summarise(
-                meta, selection, self._add_usage, fit, paper.questions, text, figures=captions
+                meta,
+                selection,
+                self.records.add_usage,
+                fit,
+                paper.questions,
+                text,
+                figures=captions,
             )
         new_state = summarised_state(
             state, meta, answer, answer.selection, text, pdf_sha, self.config.llm, self.prompt_sha
         )
         new_state.figure = self.figures.shown(paper, meta, pdf, figures, answer.key_figure)
         self.store.save(new_state)
-        self._outcome(paper.id, "done", f"{reason}; {answer.usage.total} tokens")
+        self.records.outcome(paper.id, "done", f"{reason}; {answer.usage.total} tokens")
 
     def _pdf(self, paper_id: str, meta: Meta) -> Any:
         """The cached PDF of this version, downloaded first when it is not there."""
@@ -335,65 +331,6 @@ class Build:
         except ExtractError as exc:
             logger.debug("%s: %s", paper_id, exc)  # the path is for the log, not the README
             raise PdfError(paper_id, exc.cause) from exc
-
-    def _add_usage(self, usage: Usage) -> None:
-        """Count one model answer's tokens in the run totals (failed papers' answers too), and
-        its cost at the prices in force now."""
-        with self._lock:
-            self.report.usage += usage
-        self.report.cost.add(self.model.prices.price(usage, prices.clock()))
-
-    def _deferred(self, paper_id: str) -> bool:
-        """Once the run has used llm.max_run_tokens, defer this paper to the next build."""
-        cap = self.config.llm.max_run_tokens
-        with self._lock:
-            used = self.report.usage.total
-        if cap is None or used < cap:
-            return False
-        reason = f"llm.max_run_tokens = {cap} reached ({used} tokens used in this run)"
-        self._outcome(paper_id, "deferred", reason)
-        return True
-
-    # -- bookkeeping ----------------------------------------------------------------------------
-
-    def _fail(
-        self, paper_id: str, stage: Stage, reason: str, save: bool = True, meta: Meta | None = None
-    ) -> None:
-        """Record a failure: the previous summary and files stay; the next build retries it.
-        A paper that never had a summary is stored with its metadata, so its row says why.
-        Recorded only once the preflight said the config works (a refused key marks none).
-        A whole-run failure (arXiv or the endpoint down) is said once and stored nowhere: a
-        transient outage leaves output/ byte-identical."""
-        self.model.verdict()
-        if len(reason) > REASON_CHARS:
-            logger.debug("%s: %s", paper_id, reason)
-            reason = shorten(reason, REASON_CHARS)
-        if self._outcome(paper_id, "failed", reason):
-            return
-        state = self._load(paper_id) if save else None
-        if state is None and save and meta is not None:
-            state = PaperState(paper_id, meta)
-        if state is not None:  # "no summary" keeps it stale: the next build retries it
-            self.store.save(with_error(state, stage, reason))
-
-    def _withdrawn(self, paper_id: str, meta: Meta, reason: str) -> None:
-        """arXiv withdrew the version in use: no summary, no failure; the state keeps the last
-        earlier version's summary and notes the withdrawn one (the row says （已撤回）)."""
-        state = self._load(paper_id) or PaperState(paper_id, meta)
-        if state.withdrawn != meta.version:
-            self.store.save(replace(state, withdrawn=meta.version))
-        self._outcome(paper_id, "skipped", reason)
-
-    def _outcome(self, paper_id: str, status: Status, reason: str) -> bool:
-        """Note what happened to a paper; True when the reason is a run error's (said once, or
-        not at all after an interrupt: a closed client's errors are no paper's failure)."""
-        if self.stopping:
-            return True
-        with self._lock:
-            self.report.outcomes.append(Outcome(paper_id, status, reason))
-            said_once = self.report.run_level(reason)  # the report says it, once
-        self.progress.finish(paper_id, status, reason, quiet=said_once)
-        return said_once
 
     def _drop_removed(self) -> None:
         listed = {p.id for p in self.config.papers}
@@ -427,7 +364,7 @@ class Build:
             return self._extractor
 
     def _close(self) -> None:
-        self.model.close(wait=not self.stopping)  # after an early preflight still under way
+        self.model.close(wait=not self.records.stopping)  # after an early preflight still under way
         if self._extractor is not None:
             self._extractor.close()
         if self._arxiv is not None:
