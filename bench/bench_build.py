@@ -3,10 +3,10 @@
     python bench/bench_build.py [--latency 3] [--preflight-latency 0.5] [--repeat 3]
                                 [--pdf-dir ../shared/fixtures/pdfs] [--no-figures] [--no-warm]
 
-Starts a fake arXiv and a fake OpenAI-compatible model server (tests/fakes.py) in this process;
-every build is a real `python -m pipeline build` subprocess in a temporary project folder with a
-fresh .cache, so the wall times include interpreter start-up. The model server sleeps `latency`
-seconds per paper request (server-side), standing in for a real model's answer time, and
+Starts a fake arXiv and a fake OpenAI-compatible model server (tests/support/fakes.py) in this
+process; every build is a real `python -m pipeline build` subprocess in a temporary project folder
+with a fresh .cache, so the wall times include interpreter start-up. The model server sleeps
+`latency` seconds per paper request (server-side), standing in for a real model's answer time, and
 `preflight-latency` on the build's one small preflight request. The floor is measured in the same
 run: what no build of the twelve on this machine can beat. The timeline of the fastest cold build
 says where the rest goes. bench/bench_scale.py has the lists of thousands.
@@ -38,8 +38,8 @@ from bench.benchkit import (  # noqa: E402
     requests_made,
     run_build,
 )
-from tests.fakes import FakePaper  # noqa: E402
-from tests.pdfgen import paper_pdf  # noqa: E402
+from tests.support.fakes import FakePaper  # noqa: E402
+from tests.support.pdfgen import paper_pdf  # noqa: E402
 
 FIXTURE_PDFS = ROOT.parent / "shared" / "fixtures" / "pdfs"
 KEY_ENV = "BENCH_LLM_KEY"

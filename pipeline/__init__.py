@@ -46,7 +46,8 @@ while the model answers). Shared below every stage: errors.py
 names). commands/ holds one thin module per subcommand (status.py, check.py, doctor.py, watch.py,
 add_reject.py, import_list.py with import_parse.py reading the README and import_config.py
 writing config.toml), and only cli.py imports it; cli.py stays thin. Imports only run down
-these layers (tests/test_layers.py): foundation, config and state, stages, build, commands, cli.
+these layers (tests/style/test_layers.py): foundation, config and state, stages, build,
+commands, cli.
 """
 
 __version__ = "0.1.0"
