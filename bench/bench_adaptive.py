@@ -2,10 +2,10 @@
 
     python bench/bench_adaptive.py [--latency 20] [--slots 2] [--jobs 12]
 
-Starts a fake arXiv (the twelve reference papers) and a DeepSeek-like fake model (tests/fakes.py)
-that takes `latency` seconds per answer and answers HTTP 429, without Retry-After, to a request
-beyond `slots` in flight. Two cold builds of the twelve papers run in this process, each in a
-fresh project folder, both with `--jobs 12`:
+Starts a fake arXiv (the twelve reference papers) and a DeepSeek-like fake model
+(tests/support/fakes.py) that takes `latency` seconds per answer and answers HTTP 429, without
+Retry-After, to a request beyond `slots` in flight. Two cold builds of the twelve papers run in this
+process, each in a fresh project folder, both with `--jobs 12`:
 - adaptive: the pipeline as it is (halve on 429, grow back after answers);
 - fixed: the same retry layer, but the concurrency never lowered (what a fixed semaphore does).
 Prints wall time, model requests (429s included), papers done and failed. Figures, not asserts.
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_build import KEY_ENV, REFERENCE, config_text, reference_papers  # noqa: E402
-from tests.fakes import FakeArxiv, FakeLLM  # noqa: E402
+from tests.support.fakes import FakeArxiv, FakeLLM  # noqa: E402
 
 
 def fixed_limiter() -> type:

@@ -3,14 +3,14 @@ llm.max_input_tokens = "auto", side by side, and what each costs at DeepSeek's p
 
     python bench/bench_budget.py [--pdf-dir ../shared/fixtures/pdfs]
 
-Starts a fake arXiv and a DeepSeek-like fake model (tests/fakes.py, tests/fake_providers.py) in
-this process and runs the real CLI (`build`) twice in a temporary project, one paper at a time
-(--jobs 1, so the prefix-cache hits do not depend on the order): once with
-max_input_tokens = 12000, once with "auto" (the 1,000,000-token window genai-prices gives
-deepseek-v4-flash). Per paper: its text (references dropped), the tokens sent, the sections
-cut, and the cost of its requests priced by genai-prices for deepseek-v4-flash off-peak
-(Monday 12:00 UTC) and at peak (Monday 02:00 UTC). The fake counts tokens with the pipeline's
-own estimate; its answers are short, so the costs are the prompt's, nearly all of it.
+Starts a fake arXiv and a DeepSeek-like fake model (tests/support/fakes.py,
+tests/support/fake_providers.py) in this process and runs the real CLI (`build`) twice in a
+temporary project, one paper at a time (--jobs 1, so the prefix-cache hits do not depend on the
+order): once with max_input_tokens = 12000, once with "auto" (the 1,000,000-token window
+genai-prices gives deepseek-v4-flash). Per paper: its text (references dropped), the tokens sent,
+the sections cut, and the cost of its requests priced by genai-prices for deepseek-v4-flash off-peak
+(Monday 12:00 UTC) and at peak (Monday 02:00 UTC). The fake counts tokens with the pipeline's own
+estimate; its answers are short, so the costs are the prompt's, nearly all of it.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from pipeline.cli import main as cli  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.llm.prices import PriceBook, database_version  # noqa: E402
 from pipeline.state import Usage  # noqa: E402
-from tests.fake_providers import DeepSeekFake  # noqa: E402
-from tests.fakes import FakeArxiv, FakePaper  # noqa: E402
+from tests.support.fake_providers import DeepSeekFake  # noqa: E402
+from tests.support.fakes import FakeArxiv, FakePaper  # noqa: E402
 
 PDF_DIR = ROOT.parent / "shared" / "fixtures" / "pdfs"
 KEY_ENV = "BENCH_LLM_KEY"

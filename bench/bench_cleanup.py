@@ -2,11 +2,11 @@
 
     python bench/bench_cleanup.py [--pages 600]
 
-Generates a PDF (tests/pdfgen.py) of N pages of full-width lines that run on from page to page,
-one paragraph that never ends, then times pypdf's extraction (`extract_text`) and the clean-up
-(`clean_text`) on it, in CPU seconds of this process. The clean-up used to add each line to one
-growing string and search it from its start: quadratic (40 s at 50 pages, 165 s at 100); it must
-stay well under pypdf's own time (the target: under 3x).
+Generates a PDF (tests/support/pdfgen.py) of N pages of full-width lines that run on from page
+to page, one paragraph that never ends, then times pypdf's extraction (`extract_text`) and the
+clean-up (`clean_text`) on it, in CPU seconds of this process. The clean-up used to add each
+line to one growing string and search it from its start: quadratic (40 s at 50 pages, 165 s at
+100); it must stay well under pypdf's own time (the target: under 3x).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipeline.text.extract import clean_text, extract_text  # noqa: E402
-from tests.pdfgen import FILLER, make_pdf  # noqa: E402
+from tests.support.pdfgen import FILLER, make_pdf  # noqa: E402
 
 LINES_PER_PAGE = 55
 

@@ -4,11 +4,11 @@ crop, and the crops' sizes; then a cold build of twelve papers with figures on a
     python bench/bench_figures.py [--out FOLDER] [--repeat 3] [--latency 1.0] [--no-build]
 
 The first part runs in this process on the six real PDFs of ../shared/fixtures/pdfs (with --out,
-every crop is written there, PNG or WebP as the build would, to be looked at). The second starts
-a fake arXiv serving the twelve reference papers (the six real fixture PDFs, drawn PDFs with
-figures for the other six: tests/figgen.py) and a fake model that sleeps `latency` seconds per
-answer, and times `python -m pipeline build` (a subprocess, fresh .cache each time) with figures
-on, then with `figure = false` on every paper.
+every crop is written there, PNG or WebP as the build would, to be looked at). The second starts a
+fake arXiv serving the twelve reference papers (the six real fixture PDFs, drawn PDFs with figures
+for the other six: tests/support/figgen.py) and a fake model that sleeps `latency` seconds per
+answer, and times `python -m pipeline build` (a subprocess, fresh .cache each time) with figures on,
+then with `figure = false` on every paper.
 """
 
 from __future__ import annotations
@@ -64,9 +64,9 @@ def bench_paper(path: Path, repeat: int, out: Path | None) -> None:
 def cold_build(figures: bool, latency: float) -> tuple[float, float, int]:
     """Wall and CPU seconds (the build and its workers) of one cold build of the twelve, and
     the images it wrote."""
-    from tests.conftest import config_text
-    from tests.fakes import FakeArxiv, FakeLLM, FakePaper
-    from tests.figgen import TWELVE, paper_with_figures
+    from tests.support.fakes import FakeArxiv, FakeLLM, FakePaper
+    from tests.support.figgen import TWELVE, paper_with_figures
+    from tests.support.project import config_text
 
     def pdf(pid: str, title: str, n: int) -> bytes:
         real = FIXTURE_PDFS / f"{pid}.pdf"  # six of the twelve are the real papers

@@ -2,13 +2,13 @@
 
     python bench/bench_scale.py [--papers 5000] [--latency 0.2] [--jobs 16] [--years 8]
 
-Starts a fake arXiv holding `papers` small generated PDFs (tests/pdfgen.py) dated over `years`
-years, and a fake model whose answers are as long as real ones (about 200 characters of
-abstract, three bullets of about 90); every build is a real `python -m pipeline build`
-subprocess. Prints the cold build (every paper summarised, `--jobs` model requests at once, each
-answered after `latency` seconds), the warm refresh (nothing changed), their peak memory, and
-the size of what the list became: README.md and every year page (each should stay under 1 MB
-for GitHub to render it), the feed's entries, the site's index.
+Starts a fake arXiv holding `papers` small generated PDFs (tests/support/pdfgen.py) dated over
+`years` years, and a fake model whose answers are as long as real ones (about 200 characters of
+abstract, three bullets of about 90); every build is a real `python -m pipeline build` subprocess.
+Prints the cold build (every paper summarised, `--jobs` model requests at once, each answered after
+`latency` seconds), the warm refresh (nothing changed), their peak memory, and the size of what the
+list became: README.md and every year page (each should stay under 1 MB for GitHub to render it),
+the feed's entries, the site's index.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from bench.benchkit import (  # noqa: E402
     requests_made,
     run_build,
 )
-from tests.fakes import TITLE_RE, FakePaper, good_answer  # noqa: E402
-from tests.pdfgen import paper_pdf  # noqa: E402
+from tests.support.fakes import TITLE_RE, FakePaper, good_answer  # noqa: E402
+from tests.support.pdfgen import paper_pdf  # noqa: E402
 
 FIRST_YEAR = 2018
 MB = 1_000_000

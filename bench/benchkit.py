@@ -1,7 +1,7 @@
 """What the benchmarks share: timed fake servers, a project's config, a timed build subprocess.
 
-Every build is a real `python -m pipeline build` subprocess with a fresh or kept project folder;
-the fake servers (tests/fakes.py) record when each request arrived, so a run can be drawn as a
+Every build is a real `python -m pipeline build` subprocess with a fresh or kept project folder; the
+fake servers (tests/support/fakes.py) record when each request arrived, so a run can be drawn as a
 timeline without touching the pipeline's code.
 """
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.fakes import TITLE_RE, FakeArxiv, FakeLLM  # noqa: E402
+from tests.support.fakes import TITLE_RE, FakeArxiv, FakeLLM  # noqa: E402
 
 KEY_ENV = "BENCH_LLM_KEY"
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

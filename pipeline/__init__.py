@@ -47,8 +47,8 @@ below every stage: errors.py (the exception tree), console.py (line width), reda
 never logged), names.py (file names). commands/ holds one thin module per subcommand (status.py,
 check.py, doctor.py, watch.py, add_reject.py, import_list.py with import_parse.py reading the
 README and import_config.py writing config.toml), and only cli.py imports it; cli.py stays thin.
-Imports only run down these layers (tests/test_layers.py): foundation, config and state, stages,
-build, commands, cli.
+Imports only run down these layers (tests/style/test_layers.py): foundation, config and state,
+stages, build, commands, cli.
 """
 
 __version__ = "0.1.0"

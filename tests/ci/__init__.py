@@ -1,0 +1,1 @@
+"""The nightly workflow, its security, and the package as CI installs it."""

@@ -1,0 +1,1 @@
+"""The other commands: --help, doctor, import."""

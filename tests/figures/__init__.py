@@ -1,0 +1,1 @@
+"""The key figure: finding and cropping figures in a PDF."""

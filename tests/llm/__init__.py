@@ -1,0 +1,1 @@
+"""The model: providers, concurrency, the token budget and prices."""

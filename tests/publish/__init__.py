@@ -1,0 +1,1 @@
+"""The outputs: markdown escaping, the site and feed, golden files, committed output."""

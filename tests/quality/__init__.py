@@ -1,0 +1,1 @@
+"""The answer's checks: form, language, grounding, numbers, the reader's questions."""

@@ -1,0 +1,1 @@
+"""The build's report: the console lines and the CI job summary."""

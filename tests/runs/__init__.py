@@ -1,0 +1,1 @@
+"""Whole builds through the CLI: refresh, curation, faults, kills, throughput, hostile input."""

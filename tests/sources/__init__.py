@@ -1,0 +1,1 @@
+"""arXiv: the fake's search answers, and arXiv unreachable."""

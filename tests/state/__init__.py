@@ -1,0 +1,1 @@
+"""The stored paper state: old files load, round trips, newer schemas refused."""

@@ -1,0 +1,1 @@
+"""The code's shape: ruff, mypy, sizes, import layers, the tests' layout."""

@@ -1,0 +1,1 @@
+"""The watches: [[watch]] config, candidates, add and reject."""
