@@ -98,7 +98,7 @@ def render_seconds(project: Path) -> float:
     from pipeline.state import StateStore
 
     config = load_config(project / "config.toml")
-    store = StateStore(config.data_dir, tmp_dir=config.cache_dir / "tmp")
+    store = StateStore(config.data_dir)
     started = time.perf_counter()
     states = {p.id: s for p in config.papers if (s := store.load(p.id))}
     report = Renderer(config, store).render(states)
