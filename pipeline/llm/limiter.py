@@ -18,8 +18,10 @@ run. So the Summariser builds its client with `max_retries=0` and sends every re
   error. A timeout from a LOCAL endpoint (llama.cpp, Ollama, vLLM on this machine: few slots,
   the other requests queue) is not re-sent at once: the prompt is still queued or running there.
   The concurrency drops to 1 for the rest of the run, and the request is sent once more only
-  after the endpoint's queue drained: after a request sent later was answered (the server works
-  in order), or, when none is, after a tiny probe request was.
+  after the endpoint's queue drained: after a request sent after the timeout was answered (the
+  server works in arrival order; requests in flight together may arrive in any order, so one
+  numbered later but answered before the timeout proves nothing), or, when none is, after a
+  tiny probe request was.
 Waits go through `pipeline.sources.retry.pause` (tests record them instead of sleeping).
 
 An answered request is not retried here. What the Summariser does with an answer (llm/summarise.py
@@ -142,7 +144,7 @@ class AdaptiveLimiter:
         self._streak = 0
         self._in_flight = 0
         self._seq = 0
-        self._abandoned = 0  # the last request a local endpoint may still be working on
+        self._abandoned = 0  # the last request sent before a local endpoint timed out
         self._answered = 0  # the last request the endpoint answered
         self._cond = threading.Condition()
         self._mine = threading.local()
@@ -316,10 +318,11 @@ class AdaptiveLimiter:
                 logger.info("model endpoint overloaded: concurrency lowered to %d", self.limit)
 
     def _timed_out_locally(self, seq: int) -> None:
+        """Pin the limit at 1; only an answer to a request sent from now on proves the drain."""
         with self._cond:
             self.slowdowns += 1
             self._pinned = True
-            self._abandoned = max(self._abandoned, seq)
+            self._abandoned = max(self._abandoned, seq, self._seq)
             if self.limit > 1:
                 self._set_limit(1)
                 logger.info("local model endpoint timed out: concurrency lowered to 1")

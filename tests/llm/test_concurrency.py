@@ -137,3 +137,35 @@ def test_limiter_gives_up_after_bounded_429s() -> None:
     with pytest.raises(openai.RateLimitError):
         limiter.send(send, "x")
     assert len(sent) == 1 + 5 and limiter.limit == 1 and limiter.tries() == 6
+
+
+def test_local_timeout_waits_for_an_answer_to_a_request_sent_after_it() -> None:
+    """Requests in flight together reach the server in any order: one numbered after the
+    prompt that timed out, answered before that timeout, may have been ahead of it in the
+    server's queue, so it does not prove the queue drained (a probe must)."""
+    import httpx
+    import openai
+
+    limiter = AdaptiveLimiter(4, local=True)
+    started, timed_out = threading.Event(), threading.Event()
+    log: list[str] = []
+    timeout = openai.APITimeoutError(request=httpx.Request("POST", "http://x/v1"))
+
+    def slow() -> str:
+        log.append("slow sent")
+        if log.count("slow sent") == 1:
+            started.set()
+            timed_out.wait(timeout=10)  # a safety net, not a timing
+            raise timeout
+        return "slow"
+
+    def probe(pending: int) -> None:
+        log.append("probe")
+
+    worker = threading.Thread(target=lambda: log.append(limiter.send(slow, "a", probe)))
+    worker.start()
+    assert started.wait(timeout=10)
+    assert limiter.send(lambda: "later", "b", probe) == "later"  # numbered 2, answered first
+    timed_out.set()
+    worker.join(timeout=10)
+    assert log == ["slow sent", "probe", "slow sent", "slow"]

@@ -345,7 +345,12 @@ class _LlmHandler(_Handler):
             owner.record_preflight(body, auth)
             if owner.hold_preflight is not None:
                 owner.hold_preflight.wait(timeout=10)  # a safety net, not a timing
-            self.answer("preflight", lambda: owner.respond(body, auth))
+            queued = owner.queue and owner.take_slot()  # llama.cpp queues a probe like any
+            try:
+                self.answer("preflight", lambda: owner.respond(body, auth))
+            finally:
+                if queued:
+                    owner.give_slot()
             owner.preflight_answered.set()
             return
         owner.enter(body, auth)
@@ -480,6 +485,7 @@ class FakeLLM(_Server):
             if self._inside[key]:
                 self.resent.append(_title(body))
             self._inside[key] += 1
+            self._mine.out = False
             self.bodies.append(body)
             self.auth_headers.append(auth)
             self.in_flight += 1
@@ -511,13 +517,17 @@ class FakeLLM(_Server):
             self._mine.holding = True
             return True
 
-    def give_slot(self) -> None:
-        """Free the slot (before the answer is written, as a real server frees it)."""
+    def give_slot(self, body: dict[str, Any] | None = None) -> None:
+        """Free the slot (before the answer is written, as a real server frees it); the
+        prompt `body` leaves the server in the same step, so a request answered after this
+        one was freed can never see it still inside."""
         with self.lock:
             if getattr(self._mine, "holding", False):
                 self._mine.holding = False
                 self.serving -= 1
                 self._slot_freed.notify_all()
+            if body is not None:
+                self._out(body)
 
     def count_429(self) -> None:
         with self.lock:
@@ -541,12 +551,18 @@ class FakeLLM(_Server):
 
     def finish(self, body: dict[str, Any], auth: str) -> tuple[int, bytes, str]:
         answer = self.respond(body, auth)
-        self.give_slot()
+        self.give_slot(body)
         return answer
 
     def leave(self, body: dict[str, Any]) -> None:
         with self.lock:
             self.in_flight -= 1
+            self._out(body)
+
+    def _out(self, body: dict[str, Any]) -> None:
+        """The prompt left the server (once per request; called with the lock held)."""
+        if not getattr(self._mine, "out", False):
+            self._mine.out = True
             self._inside[json.dumps(body.get("messages"), sort_keys=True)] -= 1
 
     @staticmethod
