@@ -17,6 +17,24 @@ from pipeline.errors import OUTPUT_UNWRITABLE, ConfigError, LockError, RunError
 TEMP_PREFIX, TEMP_SUFFIX = ".tmp-", ".part"  # an atomic write's temporary file
 
 
+def _read_umask() -> int:
+    """The process umask (read once, at import, before any thread runs: reading it sets it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+NEW_FILE_MODE = 0o666 & ~_read_umask()  # what open() gives a new file; mkstemp gives 0600
+
+
+def _mode_for(path: Path) -> int:
+    """The mode `path` keeps when replaced (as open() would keep it), else a new file's."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return NEW_FILE_MODE
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -72,6 +90,8 @@ WRITES = _WriteGate()
 def atomic_write(path: Path, data: bytes | str) -> None:
     """Write via a temporary file and a rename, so readers see the old file or the new, never half.
 
+    The file gets the mode open() would give it (an existing file's, else 0666 less the umask),
+    not the temporary file's 0600: output/ is read by others (a web server, a Pages artifact).
     The temporary file (`.tmp-*.part`) lives next to `path`: a rename is atomic only within one
     mount, and a bind-mounted output/ (Docker, CI caches) is a mount of its own even on the same
     device. One left by a killed build is removed by the next (`remove_stale_temps`).
@@ -82,6 +102,7 @@ def atomic_write(path: Path, data: bytes | str) -> None:
     with WRITES.one(path):
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
         try:
+            os.fchmod(fd, _mode_for(path))  # readable by others (a web server) as open() makes it
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
