@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,7 @@ class Build:
         self.report = BuildReport()
         self.prompt_sha = prompt_hash()
         self._arxiv = arxiv_client
+        self._watch_writes: Callable[[], None] | None = None  # after the preflight's verdict
         self._extractor: Extractor | None = None
         self._warmer: IndexWarmer | None = None
         self._lock = threading.Lock()
@@ -112,6 +114,7 @@ class Build:
             return
         self._work(work, states)
         self.model.verdict()  # a refusal found early is said even when there was nothing to do
+        self._save_watches()  # a refused key leaves candidates.md and config.toml as they were
         self._keep_metadata_current(metas, states, {paper.id for paper, _, _ in work})
         if not self.options.offline:
             self.figures.apply_pins(selected, {paper.id for paper, _, _ in work})
@@ -142,12 +145,17 @@ class Build:
             return
         from pipeline.watch.run import run_watches
 
-        run = run_watches(self.config, self.arxiv, self.progress)
+        run = run_watches(self.config, self.arxiv, self.progress, defer=True)
+        self._watch_writes = run.save  # their arXiv requests now, their files once allowed
         self.config = run.config
         self.report.new_candidates += run.new_candidates
         self.report.watch_notes += run.notes
         self.report.papers_added += run.added
         self.report.api_requests = self.arxiv.api_requests
+
+    def _save_watches(self) -> None:
+        if self._watch_writes is not None:
+            self._watch_writes()
 
     def _selected(self) -> list[PaperConfig]:
         if not self.options.only:

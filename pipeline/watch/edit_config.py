@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Callable
+from functools import partial
 
 import tomlkit
 from tomlkit.items import AoT, Array, Comment, Table, Whitespace
@@ -23,6 +25,7 @@ PROJECT_MAX_WORDS = 8  # the part before a colon, at most
 _DANGLING = frozenset("a an and as at by for from in into of on or the to via with".split())
 _LOOSE = (Comment, Whitespace)  # what may trail a table without belonging to it
 _UNSAFE = re.compile(r"[^\w\s\-.+/&',]")
+Later = list[Callable[[], object]]  # writes put off (a build's wait for the preflight's verdict)
 
 
 def project_from_title(title: str, paper_id: str) -> str:
@@ -77,17 +80,25 @@ def _inserted(old: str, new: str) -> bool:
     return new.endswith(old[prefix:])
 
 
-def _write(config: Config, old: str, new: str) -> Config:
-    """Validate the edited text as a config, write it atomically, return the new config."""
+def _write(config: Config, old: str, new: str, later: Later | None = None) -> Config:
+    """Validate the edited text as a config, write it atomically (or append that write to
+    `later`), return the new config."""
     if not _inserted(old, new):
         raise ConfigError(f"{config.path}: tomlkit would move other lines: edit the file by hand")
     updated = config_from_text(config.path, new)
-    atomic_write(config.path, _styled(config, new))
+    write = partial(atomic_write, config.path, _styled(config, new))
+    if later is None:
+        write()
+    else:
+        later.append(write)
     return updated
 
 
-def append_papers(config: Config, tables: list[dict[str, str]]) -> Config:
-    """Append one [[papers]] table per entry after the last listed paper; the new config.
+def append_papers(
+    config: Config, tables: list[dict[str, str]], later: Later | None = None
+) -> Config:
+    """Append one [[papers]] table per entry after the last listed paper; the new config
+    (`later`: the file's write is appended there instead of done).
 
     Comments and blank lines after the last paper belong to what follows it: they stay there,
     after the new tables. A blank line separates the new tables when the list uses them."""
@@ -121,7 +132,7 @@ def append_papers(config: Config, tables: list[dict[str, str]]) -> Config:
     if not _inserted(old, new):  # e.g. [[papers]] tables split by other tables: append at the end
         added = tomlkit.dumps({"papers": tables})
         new = old + ("" if old.endswith("\n\n") or not old else "\n") + added
-    return _write(config, old, new)
+    return _write(config, old, new, later)
 
 
 def _table(entry: dict[str, str]) -> Table:

@@ -4,7 +4,9 @@ papers, and the watches' lines for the closing summary and `status`."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import NamedTuple
 
 from pipeline.config import Config
@@ -48,10 +50,20 @@ class WatchRun:
     added: list[AddedPaper] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # failed or silent watches
     failed: bool = False
+    writes: list[Callable[[], object]] = field(default_factory=list)  # put off by `defer`
+
+    def save(self) -> None:
+        """Do the writes put off (config.toml, the watch state, candidates.md), once."""
+        while self.writes:
+            self.writes.pop(0)()
 
 
-def run_watches(config: Config, client: ArxivClient, progress: Progress | None = None) -> WatchRun:
-    """Run every watch (cached answers first), update candidates.md, add `add = true` matches."""
+def run_watches(
+    config: Config, client: ArxivClient, progress: Progress | None = None, defer: bool = False
+) -> WatchRun:
+    """Run every watch (cached answers first), update candidates.md, add `add = true` matches.
+    `defer`: the files are written by `run.save()` (a build calls it once the preflight's verdict
+    allows writing: a refused key leaves output/ and config.toml as they were)."""
     run = WatchRun(config)
     if not config.watches:
         return run
@@ -85,8 +97,9 @@ def run_watches(config: Config, client: ArxivClient, progress: Progress | None =
         added = {paper_id for paper_id, _, _ in run.added}
         run.new_candidates = [c for c in run.new_candidates if c.id not in added]
     state.prune(run.config)
-    state.save(run.config)
-    write_candidates(run.config, state)
+    run.writes += [partial(state.save, run.config), partial(write_candidates, run.config, state)]
+    if not defer:
+        run.save()
     return run
 
 
@@ -121,7 +134,7 @@ def _add(config: Config, to_add: list[tuple[Meta, WatchConfig]], run: WatchRun) 
     from pipeline.watch.edit_config import append_papers, paper_table, project_from_title
 
     tables = [paper_table(m.id, project_from_title(m.title, m.id)) for m, _ in to_add]
-    updated = append_papers(config, tables)
+    updated = append_papers(config, tables, run.writes)
     pairs = zip(to_add, tables, strict=True)
     run.added += [AddedPaper(m.id, t["project"], w.name) for (m, w), t in pairs]
     return updated

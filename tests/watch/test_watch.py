@@ -10,7 +10,7 @@ from pipeline.config import load_config
 from pipeline.sources.arxiv import ArxivClient
 from pipeline.watch.run import run_watches
 from tests.support.fakes import Fault
-from tests.support.project import Project
+from tests.support.project import PAPERS, Project, fake_paper
 from tests.support.watchkit import (
     EXPECTED,
     QUERY,
@@ -237,3 +237,26 @@ def test_searches_and_metadata_requests_share_the_api_spacing(
     assert [w.name for w in config.watches] == ["DeepSeek-AI", "MoE"]
     assert run.notes == [] and len(project.arxiv.search_calls) == 2
     assert no_sleep == [3.0, 3.0]  # search, wait, search, wait, metadata
+
+
+@pytest.mark.parametrize("add", [False, True], ids=["proposing", "add-true"])
+def test_a_refused_key_leaves_output_and_config_as_they_were(
+    project: Project, clock: Clock, capsys: pytest.CaptureFixture[str], add: bool
+) -> None:
+    """The watches ask arXiv at the start of a build, but write candidates.md, their state and
+    config.toml (add = true) only once the preflight accepted the key: exit 2 changes nothing."""
+    project.write_config(commented_config(project, watch_table(extra="add = true\n" * add)))
+    assert project.run("build") == 0  # nothing to propose yet: the listed papers only
+    before, config = project.snapshot(), project.config.read_bytes()
+    serve_deepseek(project)  # now the watch finds two new papers
+    paper_id, _, title, _, _, _ = PAPERS[1]
+    project.arxiv.add(fake_paper(paper_id, 2, title, "2024-03-01"))  # work: the preflight goes
+    clock.advance(hours=30)
+    refused = b'{"error": {"message": "invalid api key", "type": "authentication_error"}}'
+    project.llm.add_fault("preflight", Fault(401, refused, content_type="application/json"))
+    capsys.readouterr()
+    assert project.run("build") == 2
+    assert "refused the key in TEST_LLM_KEY (HTTP 401)" in capsys.readouterr().err
+    assert len(project.arxiv.search_calls) == 2  # the watch did ask arXiv
+    assert project.snapshot() == before  # candidates.md and the watch state untouched
+    assert project.config.read_bytes() == config
