@@ -6,6 +6,7 @@ from pipeline.config import Config
 from pipeline.console import clip
 from pipeline.llm.summarise import prompt_hash
 from pipeline.plan import stale_reason
+from pipeline.quality.numbers import is_quantity
 from pipeline.state import InputInfo, StateStore
 
 CUT_SHOWN = 3  # section names shown for a paper that was cut to fit
@@ -27,8 +28,11 @@ def print_status(config: Config, verbose: bool = False) -> int:
         error = state.last_error if state else None
         if error and error.stage == "metadata":
             flags += f"; last arXiv request failed ({error.reason})"
-        if state and state.unsupported_terms:
-            flags += "; ❓ terms not in the paper: " + ", ".join(state.unsupported_terms)
+        flagged = state.unsupported_terms if state else []
+        if terms := [t for t in flagged if not is_quantity(t)]:
+            flags += "; ❓ terms not in the paper: " + ", ".join(terms)
+        if numbers := [t for t in flagged if is_quantity(t)]:
+            flags += "; ❓ numbers not in the paper: " + ", ".join(numbers)
         if state and state.unverified_questions:
             flags += "; ❓ answers without support: " + ", ".join(state.unverified_questions)
         if state and state.summary and state.input and not state.by_person:

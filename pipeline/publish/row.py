@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.config import PaperConfig
+from pipeline.quality.numbers import is_quantity
 from pipeline.state import Meta, PaperState, QuestionAnswer, Section
 
-FLAG_MARK = "❓"  # a summary that uses terms the paper does not, or an answer without support
+FLAG_MARK = "❓"  # terms or numbers the paper does not use, or an answer without support
 WITHDRAWN = "（已撤回）"  # arXiv withdrew the paper's latest version
 
 
@@ -47,6 +48,8 @@ class Row:
     bullets: tuple[Section, ...] = ()
     detail: tuple[Section, ...] = ()
     unsupported: tuple[str, ...] = ()  # the terms behind a ❓
+    numbers: tuple[str, ...] = ()  # the numbers behind a ❓ (the paper never writes them)
+    unverified: tuple[str, ...] = ()  # the questions behind a ❓ (answers without support)
     answers: tuple[QuestionAnswer, ...] = ()  # the reader's questions answered (## 问题解答)
     detail_path: str = ""  # relative to output/
     hand_edited: bool = False  # the detail file is a person's: the site shows it as it is
@@ -91,7 +94,9 @@ def summary_row(number: int, paper: PaperConfig, state: PaperState, detail_path:
         abstract=summary.abstract,
         bullets=summary.bullets,
         detail=summary.detail,
-        unsupported=tuple(state.unsupported_terms),
+        unsupported=tuple(t for t in state.unsupported_terms if not is_quantity(t)),
+        numbers=tuple(t for t in state.unsupported_terms if is_quantity(t)),
+        unverified=tuple(state.unverified_questions),
         answers=tuple(state.answers),
         detail_path=detail_path,
         source=state.source or "llm",

@@ -300,6 +300,12 @@ def checked_quantities(texts: Iterable[str]) -> list[Quantity]:
     return list(seen.values())
 
 
+def is_quantity(flagged: str) -> bool:
+    """Whether a ❓ item (as `unsupported_numbers` records it) is a number, not a term."""
+    found = quantities(flagged)
+    return len(found) == 1 and found[0].checked and found[0].text == flagged
+
+
 def unsupported_numbers(summary: dict, paper: str | NumberIndex) -> list[str]:
     """The numbers of the abstract, bullets and detail that the paper never writes, as written
     in the summary ("236B", "93.3%", "2 万亿")."""

@@ -151,9 +151,18 @@ def test_a_number_not_in_the_paper_flags_the_summary_and_check_names_it(
     readme = (project.output / "README.md").read_text(encoding="utf-8")
     row = next(line for line in readme.splitlines() if f"abs/{V2})" in line)
     assert "❓[details]" in row
+    detail = (project.output / state["detail_file"]).read_text(encoding="utf-8")
+    flagged = detail.split("## ❓ 待核实\n", 1)[1].split("\n## ", 1)[0]
+    assert flagged == "\n以下数字在论文原文中找不到，摘要可能有误：671B\n"  # a number, not a term
+    page = (project.output / "site" / "papers" / f"{V2}.html").read_text(encoding="utf-8")
+    assert "<p>以下数字在论文原文中找不到，摘要可能有误：671B</p>" in page
+    assert "以下术语" not in page
     capsys.readouterr()
     assert project.run("check") == 1
     assert capsys.readouterr().out.splitlines() == [
         f"{V2}\tnumbers\t671B",
         "check: 3 summaries checked, 1 flagged",
     ]
+    assert project.run("status") == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith(V2))
+    assert "; ❓ numbers not in the paper: 671B" in line and "terms" not in line

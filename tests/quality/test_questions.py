@@ -213,6 +213,12 @@ def test_a_quote_still_not_in_the_paper_is_stored_flagged_never_as_support(
     section = answers_section(detail)
     assert "\n> " + mdsafe.inline(FABRICATED) not in section
     assert f"❓ 未核实：以下引文在论文原文中找不到：“{mdsafe.inline(FABRICATED)}”\n" in section
+    flagged = detail.split("## ❓ 待核实\n", 1)[1].split("\n## ", 1)[0]  # what the ❓ is for
+    assert (
+        flagged == "\n以下问题的回答未能用原文核实（见“问题解答”）：MTP (multi token prediction)\n"
+    )
+    page = (asked.output / "site" / "papers" / f"{V3}.html").read_text(encoding="utf-8")
+    assert "核实（见“问题解答”）：MTP (multi token prediction)</p>" in page
     readme = (asked.output / "README.md").read_text(encoding="utf-8")
     row = next(line for line in readme.splitlines() if f"abs/{V3})" in line)
     assert "❓[details]" in row
