@@ -17,7 +17,8 @@ How a build flows (one way, each stage in its own place):
                                        lines), ink.py (where a page has ink), crop.py (the
                                        image), cache.py (by PDF hash), jobs.py (what the workers
                                        run), keyfig.py (the key figure: chosen, written)
-        prompt  --> llm/               summarise.py (prompts/, the OpenAI-client call, the answer),
+        prompt  --> llm/               summarise.py (the OpenAI-client call, the answer),
+                                       prompts.py (prompts/*.j2, their hash, the paper quoted),
                                        providers.py (what each provider takes), client.py,
                                        answer.py (reading a reply), context.py (the context
                                        window learnt), session.py (the client and preflight),

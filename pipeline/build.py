@@ -20,8 +20,8 @@ from pipeline.errors import (
 )
 from pipeline.figures.keyfig import KeyFigures
 from pipeline.llm.limiter import AdaptiveLimiter, runs_locally
+from pipeline.llm.prompts import prompt_hash
 from pipeline.llm.session import ModelSession
-from pipeline.llm.summarise import prompt_hash
 from pipeline.plan import pdf_cache_path, ready_folders, refresh_meta, stale_reason
 from pipeline.progress import Progress
 from pipeline.provenance import summarised_state

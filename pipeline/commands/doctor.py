@@ -21,8 +21,8 @@ from pipeline.llm.probe import (
     prompt_overhead,
     text_tokens,
 )
+from pipeline.llm.prompts import prompt_hash
 from pipeline.llm.providers import profile_for
-from pipeline.llm.summarise import prompt_hash
 from pipeline.llm.window import Window, database_window, find_window, text_budget
 from pipeline.plan import stale_reason
 from pipeline.redact import RedactFilter

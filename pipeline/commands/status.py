@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pipeline.config import Config
 from pipeline.console import clip
-from pipeline.llm.summarise import prompt_hash
+from pipeline.llm.prompts import prompt_hash
 from pipeline.plan import stale_reason
 from pipeline.quality.numbers import is_quantity
 from pipeline.state import InputInfo, StateStore

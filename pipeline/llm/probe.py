@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pipeline.config import LlmConfig
 from pipeline.errors import SummariseError
 from pipeline.llm.context import MIN_TEXT_BUDGET
-from pipeline.llm.summarise import PROMPTS_DIR
+from pipeline.llm.prompts import PROMPTS_DIR
 from pipeline.llm.window import Window, budget_advice, text_budget
 from pipeline.text.sections import DEFAULT_BUDGET
 from pipeline.text.tokens import estimate_tokens

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pipeline.llm.prices import database_version
-from pipeline.llm.summarise import quote_paper_text
+from pipeline.llm.prompts import quote_paper_text
 from pipeline.text.extract import extract_clean
 from pipeline.text.sections import select_for_budget
 from pipeline.text.tokens import estimate_tokens

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from pipeline.cli import main
-from pipeline.llm.summarise import prompt_hash
+from pipeline.llm.prompts import prompt_hash
 from pipeline.publish import mdsafe
 from pipeline.text.tokens import estimate_tokens
 from tests.support.fakes import TITLE_RE, Fault, good_answer, prompt_tokens

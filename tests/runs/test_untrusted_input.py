@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pipeline import cli
-from pipeline.llm.summarise import quote_paper_text
+from pipeline.llm.prompts import quote_paper_text
 from tests.support import fakes
 from tests.support.fakes import FakePaper, Fault
 from tests.support.hostile import (
