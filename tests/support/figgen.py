@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 
 from tests.support.fakes import FakePaper
+from tests.support.pdfgen import assemble_pdf
 from tests.support.project import config_text
 
 Box = tuple[float, float, float, float]
@@ -57,32 +58,7 @@ class Sheet:
 
 def sheets_pdf(sheets: list[Sheet]) -> bytes:
     """A PDF of the drawn pages."""
-    objects: list[bytes] = []
-    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(len(sheets)))
-    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
-    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(sheets)} >>".encode())
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    for i, sheet in enumerate(sheets):
-        stream = sheet.stream()
-        objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {sheet.width} {sheet.height}] "
-            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode()
-        )
-        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for n, obj in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % n + obj + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    return assemble_pdf([(sheet.width, sheet.height, sheet.stream()) for sheet in sheets])
 
 
 def prose(n: int) -> str:

@@ -24,15 +24,19 @@ def _page_stream(lines: list[str]) -> bytes:
 
 def make_pdf(pages: list[list[str]]) -> bytes:
     """A PDF whose pages carry the given lines of (Latin-1) text."""
+    return assemble_pdf([(612, 792, _page_stream(lines)) for lines in pages])
+
+
+def assemble_pdf(pages: list[tuple[float, float, bytes]]) -> bytes:
+    """A PDF of pages given as (width, height, content stream), Helvetica as font /F1."""
     objects: list[bytes] = []
     kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(len(pages)))
     objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode())
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    for i, lines in enumerate(pages):
-        stream = _page_stream(lines)
+    for i, (width, height, stream) in enumerate(pages):
         objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width} {height}] "
             f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode()
         )
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
